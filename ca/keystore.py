@@ -1,0 +1,143 @@
+"""CA private keys, encrypted at rest.
+
+Each key is one JSON file: scrypt derives a key-encryption key from the operator's
+passphrase, AES-256-GCM seals the private key (PKCS#8 DER, or the raw scalar for
+SM2) with the key reference and algorithm as associated data, so a file renamed or
+relabelled fails to open. The passphrase comes from ``CERTLEDGER_KEY_PASSPHRASE`` or
+a file the operator controls (``CERTLEDGER_KEY_PASSPHRASE_FILE``); it is never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from ca.algorithms import KeyAlgorithm
+from ca.signing import CryptographySigner, Signer
+
+__all__ = ["KeyStore", "KeyStoreError", "passphrase_from_environment"]
+
+_SCRYPT_N = 2**15
+
+
+class KeyStoreError(Exception):
+    """A key cannot be stored or opened (wrong passphrase, missing or damaged file)."""
+
+
+def passphrase_from_environment(environ: dict[str, str] | None = None) -> bytes:
+    env = os.environ if environ is None else environ
+    if env.get("CERTLEDGER_KEY_PASSPHRASE"):
+        return env["CERTLEDGER_KEY_PASSPHRASE"].encode()
+    path = env.get("CERTLEDGER_KEY_PASSPHRASE_FILE")
+    if path:
+        try:
+            value = Path(path).read_bytes().strip()
+        except OSError as exc:
+            raise KeyStoreError(f"cannot read the key passphrase file {path}: {exc.strerror}") \
+                from None
+        if value:
+            return value
+    raise KeyStoreError("no key passphrase: set CERTLEDGER_KEY_PASSPHRASE or "
+                        "CERTLEDGER_KEY_PASSPHRASE_FILE")
+
+
+class KeyStore:
+    """Keys in ``directory``, each sealed with a key derived from ``passphrase``."""
+
+    def __init__(self, directory: Path, passphrase: bytes) -> None:
+        if len(passphrase) < 12:
+            raise KeyStoreError("the key passphrase must be at least 12 characters")
+        self._directory = Path(directory)
+        self._passphrase = passphrase
+        self._cache: dict[str, Signer] = {}
+        self._lock = threading.Lock()
+
+    def generate(self, algorithm: KeyAlgorithm, label: str) -> tuple[str, Signer]:
+        """Make a key, seal it to disk, and return (key reference, signer)."""
+        if algorithm is KeyAlgorithm.SM2:
+            from ca import sm2
+
+            signer: Signer = sm2.generate_signer()
+            secret = signer.private_key_bytes()  # type: ignore[attr-defined]
+        else:
+            crypto_signer = _generate_cryptography(algorithm)
+            signer, secret = crypto_signer, crypto_signer.private_key_der()
+        key_ref = f"{label}-{secrets.token_hex(4)}"
+        self._write(key_ref, algorithm, secret)
+        with self._lock:
+            self._cache[key_ref] = signer
+        return key_ref, signer
+
+    def load(self, key_ref: str) -> Signer:
+        with self._lock:
+            if key_ref in self._cache:
+                return self._cache[key_ref]
+        path = self._path(key_ref)
+        try:
+            sealed = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise KeyStoreError(f"key {key_ref} is missing or unreadable at {path}") from None
+        algorithm = KeyAlgorithm(sealed["algorithm"])
+        kek = self._derive(base64.b64decode(sealed["salt"]), sealed["n"])
+        try:
+            secret = AESGCM(kek).decrypt(base64.b64decode(sealed["nonce"]),
+                                         base64.b64decode(sealed["ciphertext"]),
+                                         _aad(key_ref, algorithm))
+        except InvalidTag:
+            raise KeyStoreError(f"key {key_ref} does not open: wrong passphrase or "
+                                "a damaged file") from None
+        signer = _signer_from_secret(algorithm, secret)
+        with self._lock:
+            self._cache[key_ref] = signer
+        return signer
+
+    def _write(self, key_ref: str, algorithm: KeyAlgorithm, secret: bytes) -> None:
+        salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+        ciphertext = AESGCM(self._derive(salt, _SCRYPT_N)).encrypt(
+            nonce, secret, _aad(key_ref, algorithm))
+        document = {"format": "certledger-sealed-key/1", "algorithm": algorithm.value,
+                    "kdf": "scrypt", "n": _SCRYPT_N, "r": 8, "p": 1,
+                    "salt": base64.b64encode(salt).decode(),
+                    "nonce": base64.b64encode(nonce).decode(), "cipher": "aes-256-gcm",
+                    "ciphertext": base64.b64encode(ciphertext).decode()}
+        self._directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self._path(key_ref)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(document, handle)
+
+    def _derive(self, salt: bytes, n: int) -> bytes:
+        return Scrypt(salt=salt, length=32, n=n, r=8, p=1).derive(self._passphrase)
+
+    def _path(self, key_ref: str) -> Path:
+        if not key_ref.replace("-", "").replace("_", "").isalnum():
+            raise KeyStoreError(f"bad key reference {key_ref!r}")
+        return self._directory / f"{key_ref}.key.json"
+
+
+def _aad(key_ref: str, algorithm: KeyAlgorithm) -> bytes:
+    return f"certledger-key:{key_ref}:{algorithm.value}".encode()
+
+
+def _generate_cryptography(algorithm: KeyAlgorithm) -> CryptographySigner:
+    from ca.signing import generate_private_key
+
+    return generate_private_key(algorithm)
+
+
+def _signer_from_secret(algorithm: KeyAlgorithm, secret: bytes) -> Signer:
+    if algorithm is KeyAlgorithm.SM2:
+        from ca import sm2
+
+        return sm2.Sm2Signer.from_private_bytes(secret)
+    key = serialization.load_der_private_key(secret, password=None)
+    return CryptographySigner(key)  # type: ignore[arg-type]

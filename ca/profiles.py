@@ -1,0 +1,113 @@
+"""Certificate profiles: what a certificate of each kind may and must contain.
+
+A profile decides key usages, extended key usages, whether it is a CA, how long
+it may be valid, which subject fields the RA must supply, and which key types
+the subscriber may use. The RA picks a profile by name; the CA never signs
+outside one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ca.algorithms import KeyAlgorithm
+from domain.errors import InvalidRequest
+
+__all__ = ["Profile", "PROFILES", "get_profile"]
+
+_ALL_KEYS = frozenset(KeyAlgorithm)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    key_usage: frozenset[str]               # asn1crypto KeyUsage bit names
+    extended_key_usage: tuple[str, ...]     # asn1crypto KeyPurposeId names
+    required_subject: tuple[str, ...]
+    default_validity_days: int
+    max_validity_days: int
+    is_ca: bool = False
+    path_length: int | None = None
+    key_algorithms: frozenset[KeyAlgorithm] = field(default=_ALL_KEYS)
+    # RSA keys also encipher (TLS key transport); other keys only sign
+    rsa_key_usage_extra: frozenset[str] = frozenset()
+    encryption: bool = False                # the encryption half of an SM2 dual pair
+
+    def key_usage_for(self, algorithm: KeyAlgorithm) -> frozenset[str]:
+        if algorithm.is_rsa:
+            return self.key_usage | self.rsa_key_usage_extra
+        if algorithm is KeyAlgorithm.ED25519:
+            return self.key_usage - {"key_encipherment", "data_encipherment", "key_agreement"}
+        return self.key_usage
+
+    def check_subject(self, subject: dict[str, Any]) -> None:
+        missing = [f for f in self.required_subject if not subject.get(f)]
+        if missing:
+            raise InvalidRequest(f"profile {self.name} needs subject fields: "
+                                 f"{', '.join(missing)}", code="missing_subject_fields")
+        if self.name == "tls-server":
+            cn = subject.get("common_name")
+            sans = set(subject.get("dns_names", [])) | set(subject.get("ip_addresses", []))
+            if cn and cn.lower() not in sans:
+                raise InvalidRequest("the common name of a TLS server certificate must also be "
+                                     "one of its dns_names or ip_addresses",
+                                     code="invalid_subject")
+        if not self.is_ca and self.name != "tls-server" and not subject.get("common_name"):
+            raise InvalidRequest(f"profile {self.name} needs subject field common_name",
+                                 code="missing_subject_fields")
+
+    def check_key(self, algorithm: KeyAlgorithm) -> None:
+        if algorithm not in self.key_algorithms:
+            allowed = ", ".join(sorted(a.value for a in self.key_algorithms))
+            raise InvalidRequest(f"profile {self.name} does not take {algorithm.value} keys "
+                                 f"(allowed: {allowed})", code="key_not_allowed")
+
+    def validity_days(self, requested: int | None) -> int:
+        if requested is None:
+            return self.default_validity_days
+        if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+            raise InvalidRequest("validity_days must be a positive whole number",
+                                 code="invalid_validity")
+        if requested > self.max_validity_days:
+            raise InvalidRequest(f"profile {self.name} allows at most {self.max_validity_days}"
+                                 " days of validity", code="invalid_validity")
+        return requested
+
+
+_SIGNING = frozenset({"digital_signature", "non_repudiation"})
+
+PROFILES: dict[str, Profile] = {p.name: p for p in [
+    Profile("personal-signing", "a person's signing and login certificate (个人证书)",
+            key_usage=_SIGNING, extended_key_usage=("client_auth", "email_protection"),
+            required_subject=("common_name",), default_validity_days=365,
+            max_validity_days=3 * 366),
+    Profile("organisation-signing", "an organisation's signing certificate (企业/机构证书)",
+            key_usage=_SIGNING, extended_key_usage=("client_auth",),
+            required_subject=("common_name", "organization", "country"),
+            default_validity_days=365, max_validity_days=3 * 366),
+    Profile("tls-server", "a TLS server certificate",
+            key_usage=frozenset({"digital_signature"}), extended_key_usage=("server_auth",),
+            required_subject=("dns_names",), default_validity_days=90, max_validity_days=398,
+            rsa_key_usage_extra=frozenset({"key_encipherment"})),
+    Profile("encryption", "the encryption half of an SM2 dual-certificate pair (加密证书)",
+            key_usage=frozenset({"key_encipherment", "data_encipherment", "key_agreement"}),
+            extended_key_usage=(), required_subject=("common_name",),
+            default_validity_days=365, max_validity_days=3 * 366, encryption=True,
+            key_algorithms=frozenset({KeyAlgorithm.SM2, KeyAlgorithm.ECDSA_P256,
+                                      KeyAlgorithm.ECDSA_P384, KeyAlgorithm.RSA_2048,
+                                      KeyAlgorithm.RSA_3072, KeyAlgorithm.RSA_4096})),
+    Profile("sub-ca", "a subordinate CA that issues end-entity certificates only",
+            key_usage=frozenset({"digital_signature", "key_cert_sign", "crl_sign"}),
+            extended_key_usage=(), required_subject=("common_name", "organization", "country"),
+            default_validity_days=5 * 365, max_validity_days=10 * 366, is_ca=True,
+            path_length=0),
+]}
+
+
+def get_profile(name: object) -> Profile:
+    if not isinstance(name, str) or name not in PROFILES:
+        raise InvalidRequest(f"unknown profile {name!r}; use one of {', '.join(PROFILES)}",
+                             code="unknown_profile")
+    return PROFILES[name]

@@ -1,0 +1,236 @@
+"""The CA's application service: commands in, events out.
+
+Each command loads an aggregate, calls one method, and saves. A save that loses
+a race (the library's IntegrityError: somebody appended first, or a serial is
+taken) is retried after a reload, so the rule is checked again against the
+winner's state; a rule broken then is a domain error (409), never a lost event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from asn1crypto import x509
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Transcoder
+
+from ca.algorithms import KeyAlgorithm
+from ca.csr import check_request
+from ca.issuance import (Issuer, PublicUrls, issue_certificate, new_serial_number,
+                         self_signed_certificate)
+from ca.keystore import KeyStore
+from ca.names import normalise_subject
+from ca.persistence import BytesAsBase64, event_store_environment
+from ca.profiles import PROFILES, get_profile
+from domain.actors import Actor
+from domain.authority import CertificateAuthority
+from domain.certificate import Certificate, Status
+from domain.claims import SerialClaim
+from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.reasons import RevocationReason
+
+__all__ = ["CAService", "ServiceSettings", "Clock", "utc_now"]
+
+Clock = Callable[[], datetime]
+_MAX_ATTEMPTS = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    data_dir: Path
+    public_base_url: str = "http://127.0.0.1:8080"
+    database_url: str | None = None
+    default_issuer: str = "issuing-ca"
+    accept_empty_sm2_id: bool = False   # OpenSSL signs SM2 CSRs with an empty ID by default
+    lint: bool = True
+
+
+class CAService(Application):
+    """Commands on certificates and CAs. Nothing here touches HTTP."""
+
+    name = "certledger"
+
+    def __init__(self, settings: ServiceSettings, keystore: KeyStore,
+                 clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.keystore = keystore
+        self.clock = clock
+        self.urls = PublicUrls(settings.public_base_url)
+        self._issuers: dict[str, Issuer] = {}
+        super().__init__(env=event_store_environment(settings.database_url, settings.data_dir))
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(BytesAsBase64())
+
+    # ---- CA hierarchy -------------------------------------------------------------------
+
+    def establish_hierarchy(self, actor: Actor, *, algorithm: KeyAlgorithm, root_name: str,
+                            issuing_name: str, organization: str, country: str = "CN",
+                            root_validity_days: int = 20 * 365,
+                            issuing_validity_days: int = 10 * 365) -> tuple[UUID, UUID]:
+        """Create a root CA and an issuing CA under it; keys go to the key store, sealed."""
+        for name in (root_name, issuing_name):
+            if self._has_authority(name):
+                raise Conflict(f"a CA named {name!r} exists already", code="ca_exists")
+        now = self.clock()
+        sub_ca = PROFILES["sub-ca"]
+        root_ref, root_signer = self.keystore.generate(algorithm, root_name)
+        root_der = self_signed_certificate(
+            root_signer, subject={"common_name": f"{organization} Root CA",
+                                  "organization": organization, "country": country},
+            profile=sub_ca, not_before=now, validity_days=root_validity_days, path_length=None)
+        root = CertificateAuthority.establish(actor=actor, name=root_name,
+                                              key_algorithm=algorithm.value, key_ref=root_ref,
+                                              certificate_der=root_der, parent=None)
+        issuing_ref, issuing_signer = self.keystore.generate(algorithm, issuing_name)
+        issuer = Issuer(root_name, root_signer, x509.Certificate.load(root_der))
+        issuing_der, _ = issue_certificate(
+            issuer, profile=sub_ca, subject={"common_name": f"{organization} Issuing CA",
+                                             "organization": organization, "country": country},
+            public_key_info=issuing_signer.public_key_info(), key_algorithm=algorithm,
+            serial_number=new_serial_number(), not_before=now,
+            validity_days=issuing_validity_days, urls=self.urls)
+        issuing = CertificateAuthority.establish(actor=actor, name=issuing_name,
+                                                 key_algorithm=algorithm.value,
+                                                 key_ref=issuing_ref,
+                                                 certificate_der=issuing_der, parent=root_name)
+        try:
+            self.save(root, issuing)
+        except IntegrityError:
+            raise Conflict("a CA with one of these names exists already",
+                           code="ca_exists") from None
+        return root.id, issuing.id
+
+    def get_authority(self, name: str) -> CertificateAuthority:
+        try:
+            authority = self.repository.get(CertificateAuthority.create_id(name))
+        except AggregateNotFoundError:
+            raise NotFound(f"no CA named {name!r}", code="ca_not_found") from None
+        return authority  # type: ignore[no-any-return]
+
+    def chain(self, name: str) -> list[bytes]:
+        """The CA's certificate followed by its parents' up to the root."""
+        chain, seen = [], set()
+        authority: CertificateAuthority | None = self.get_authority(name)
+        while authority is not None and authority.name not in seen:
+            seen.add(authority.name)
+            chain.append(authority.certificate_der)
+            authority = self.get_authority(authority.parent) if authority.parent else None
+        return chain
+
+    def issuer(self, name: str) -> Issuer:
+        if name not in self._issuers:
+            authority = self.get_authority(name)
+            self._issuers[name] = Issuer(name, self.keystore.load(authority.key_ref),
+                                         x509.Certificate.load(authority.certificate_der))
+        return self._issuers[name]
+
+    def _has_authority(self, name: str) -> bool:
+        try:
+            self.get_authority(name)
+        except NotFound:
+            return False
+        return True
+
+    # ---- certificate lifecycle ----------------------------------------------------------
+
+    def apply(self, actor: Actor, *, profile: str, csr: str | bytes, subject: Any,
+              issuer: str | None = None, validity_days: int | None = None,
+              account_id: str | None = None) -> UUID:
+        """Record an application. Everything is checked before anything is recorded."""
+        chosen = get_profile(profile)
+        clean_subject = normalise_subject(subject)
+        chosen.check_subject(clean_subject)
+        days = chosen.validity_days(validity_days)
+        if chosen.is_ca:
+            raise InvalidRequest("sub-CA certificates are not issued through applications",
+                                 code="profile_not_allowed")
+        issuer_name = issuer or self.settings.default_issuer
+        self.get_authority(issuer_name)
+        request = check_request(csr, accept_empty_sm2_id=self.settings.accept_empty_sm2_id)
+        chosen.check_key(request.key_algorithm)
+        certificate = Certificate.apply_for(
+            actor=actor, at=self.clock(), issuer=issuer_name, profile=chosen.name,
+            subject=clean_subject, csr_der=request.der,
+            key_algorithm=request.key_algorithm.value, validity_days=days,
+            account_id=account_id)
+        self.save(certificate)
+        return certificate.id
+
+    def approve(self, actor: Actor, certificate_id: UUID) -> Certificate:
+        return self._update(certificate_id, lambda c: c.approve(actor, self.clock()))
+
+    def reject(self, actor: Actor, certificate_id: UUID, reason: str) -> Certificate:
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 1000:
+            raise InvalidRequest("a rejection needs a reason of 1 to 1000 characters",
+                                 code="reason_required")
+        return self._update(certificate_id, lambda c: c.reject(actor, self.clock(), reason))
+
+    def issue(self, actor: Actor, certificate_id: UUID) -> Certificate:
+        """Sign the approved application; the serial is claimed atomically with the event."""
+
+        def sign(certificate: Certificate) -> list[Aggregate]:
+            certificate.check_status("issue", Status.APPROVED)
+            issuer = self.issuer(certificate.issuer)
+            request = check_request(certificate.csr_der, accept_empty_sm2_id=True)
+            serial = new_serial_number()
+            now = self.clock()
+            der, not_after = issue_certificate(
+                issuer, profile=PROFILES[certificate.profile], subject=certificate.subject,
+                public_key_info=request.public_key_info, key_algorithm=request.key_algorithm,
+                serial_number=serial, not_before=now, validity_days=certificate.validity_days,
+                urls=self.urls, lint=self.settings.lint)
+            certificate.issue(actor, now, serial_number=serial, not_before=now.replace(
+                microsecond=0), not_after=not_after, certificate_der=der,
+                csr_signer_id=request.sm2_signer_id.decode() if request.sm2_signer_id
+                is not None else None)
+            return [SerialClaim.claim(actor=actor, issuer=certificate.issuer,
+                                      serial_number=serial, certificate_id=certificate.id)]
+
+        return self._update(certificate_id, sign)
+
+    def revoke(self, actor: Actor, certificate_id: UUID, reason: RevocationReason,
+               invalidity_date: datetime | None = None, comment: str = "") -> Certificate:
+        return self._update(certificate_id, lambda c: c.revoke(
+            actor, self.clock(), reason, invalidity_date=invalidity_date, comment=comment))
+
+    def suspend(self, actor: Actor, certificate_id: UUID, comment: str = "") -> Certificate:
+        return self._update(certificate_id, lambda c: c.suspend(actor, self.clock(), comment))
+
+    def resume(self, actor: Actor, certificate_id: UUID, comment: str = "") -> Certificate:
+        return self._update(certificate_id, lambda c: c.resume(actor, self.clock(), comment))
+
+    def get_certificate(self, certificate_id: UUID) -> Certificate:
+        try:
+            aggregate = self.repository.get(certificate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no certificate or application {certificate_id}",
+                           code="certificate_not_found") from None
+        if not isinstance(aggregate, Certificate):
+            raise NotFound(f"no certificate or application {certificate_id}",
+                           code="certificate_not_found")
+        return aggregate
+
+    def _update(self, certificate_id: UUID,
+                command: Callable[[Certificate], list[Aggregate] | None]) -> Certificate:
+        for _ in range(_MAX_ATTEMPTS):
+            certificate = self.get_certificate(certificate_id)
+            others = command(certificate) or []
+            try:
+                self.save(certificate, *others)
+            except IntegrityError:
+                continue  # lost a race: reload and check the rules again
+            return certificate
+        raise Conflict("the certificate is changing too fast; try again", code="busy")
+

@@ -1,0 +1,220 @@
+"""The Certificate aggregate: one subscriber certificate from application to revocation.
+
+It is born when somebody applies, long before a serial number exists, and every
+step after that is an event on it. The aggregate decides only what may happen
+next; building and signing the certificate is the CA's job (``ca/``).
+
+States::
+
+    APPLIED ──approve──▶ APPROVED ──issue──▶ ISSUED ◀──resume── SUSPENDED
+       │                                       │ └──suspend──────▶ │
+       └─reject─▶ REJECTED                     └──revoke──▶ REVOKED ◀┘
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.actors import Actor
+from domain.topics import stable_topics
+from domain.errors import IllegalTransition
+from domain.reasons import RevocationReason
+
+__all__ = ["Certificate", "Status"]
+
+
+class Status(enum.Enum):
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ISSUED = "issued"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+@stable_topics("certledger:Certificate")
+class Certificate(Aggregate, created_event_name="Applied"):
+
+    class Applied(Aggregate.Created):
+        TOPIC = "certledger:Certificate.Applied:v1"
+        actor_id: str
+        actor_role: str
+        issuer: str
+        profile: str
+        subject: dict[str, Any]
+        csr_der: bytes
+        key_algorithm: str
+        validity_days: int
+        account_id: str | None
+        predecessor_id: UUID | None
+
+    class Approved(Aggregate.Event):
+        TOPIC = "certledger:Certificate.Approved:v1"
+        actor_id: str
+        actor_role: str
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.status = Status.APPROVED
+
+    class Rejected(Aggregate.Event):
+        TOPIC = "certledger:Certificate.Rejected:v1"
+        actor_id: str
+        actor_role: str
+        reason: str
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.status = Status.REJECTED
+            aggregate.rejection_reason = self.reason
+
+    class Issued(Aggregate.Event):
+        TOPIC = "certledger:Certificate.Issued:v1"
+        actor_id: str
+        actor_role: str
+        serial_number: int
+        not_before: datetime
+        not_after: datetime
+        certificate_der: bytes
+        csr_signer_id: str | None  # SM2 only: the signer ID that verified the CSR
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.status = Status.ISSUED
+            aggregate.serial_number = self.serial_number
+            aggregate.not_before = self.not_before
+            aggregate.not_after = self.not_after
+            aggregate.certificate_der = self.certificate_der
+
+    class Suspended(Aggregate.Event):
+        """On hold: listed with reason certificateHold until resumed or revoked."""
+
+        TOPIC = "certledger:Certificate.Suspended:v1"
+        actor_id: str
+        actor_role: str
+        comment: str
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.status = Status.SUSPENDED
+            aggregate.suspended_at = self.timestamp
+
+    class Resumed(Aggregate.Event):
+        TOPIC = "certledger:Certificate.Resumed:v1"
+        actor_id: str
+        actor_role: str
+        comment: str
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.status = Status.ISSUED
+            aggregate.suspended_at = None
+
+    class Revoked(Aggregate.Event):
+        TOPIC = "certledger:Certificate.Revoked:v1"
+        actor_id: str
+        actor_role: str
+        reason: int  # RFC 5280 CRLReason code
+        revocation_time: datetime
+        invalidity_date: datetime | None
+        comment: str
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.status = Status.REVOKED
+            aggregate.revocation_reason = RevocationReason(self.reason)
+            aggregate.revocation_time = self.revocation_time
+            aggregate.invalidity_date = self.invalidity_date
+
+    def __init__(self, *, actor_id: str, actor_role: str, issuer: str, profile: str,
+                 subject: dict[str, Any], csr_der: bytes, key_algorithm: str,
+                 validity_days: int, account_id: str | None,
+                 predecessor_id: UUID | None) -> None:
+        self.applied_by = actor_id
+        self.issuer = issuer
+        self.profile = profile
+        self.subject = subject
+        self.csr_der = csr_der
+        self.key_algorithm = key_algorithm
+        self.validity_days = validity_days
+        self.account_id = account_id
+        self.predecessor_id = predecessor_id
+        self.status = Status.APPLIED
+        self.rejection_reason: str | None = None
+        self.serial_number: int | None = None
+        self.not_before: datetime | None = None
+        self.not_after: datetime | None = None
+        self.certificate_der: bytes | None = None
+        self.suspended_at: datetime | None = None
+        self.revocation_reason: RevocationReason | None = None
+        self.revocation_time: datetime | None = None
+        self.invalidity_date: datetime | None = None
+
+    # ---- commands -------------------------------------------------------------------------
+
+    @classmethod
+    def apply_for(cls, *, actor: Actor, at: datetime, issuer: str, profile: str,
+                  subject: dict[str, Any], csr_der: bytes, key_algorithm: str,
+                  validity_days: int, account_id: str | None = None,
+                  predecessor_id: UUID | None = None) -> Certificate:
+        return cls._create(cls.Applied, timestamp=at, actor_id=actor.id,
+                           actor_role=actor.role.value, issuer=issuer, profile=profile,
+                           subject=subject, csr_der=csr_der, key_algorithm=key_algorithm,
+                           validity_days=validity_days, account_id=account_id,
+                           predecessor_id=predecessor_id)
+
+    def approve(self, actor: Actor, at: datetime) -> None:
+        self.check_status("approve", Status.APPLIED)
+        self.trigger_event(self.Approved, timestamp=at, **_who(actor))
+
+    def reject(self, actor: Actor, at: datetime, reason: str) -> None:
+        self.check_status("reject", Status.APPLIED)
+        self.trigger_event(self.Rejected, timestamp=at, reason=reason, **_who(actor))
+
+    def issue(self, actor: Actor, at: datetime, *, serial_number: int, not_before: datetime,
+              not_after: datetime, certificate_der: bytes,
+              csr_signer_id: str | None = None) -> None:
+        self.check_status("issue", Status.APPROVED)
+        self.trigger_event(self.Issued, timestamp=at, serial_number=serial_number,
+                           not_before=not_before, not_after=not_after,
+                           certificate_der=certificate_der, csr_signer_id=csr_signer_id,
+                           **_who(actor))
+
+    def suspend(self, actor: Actor, at: datetime, comment: str = "") -> None:
+        self.check_status("suspend", Status.ISSUED)
+        self.check_not_expired("suspend", at)
+        self.trigger_event(self.Suspended, timestamp=at, comment=comment, **_who(actor))
+
+    def resume(self, actor: Actor, at: datetime, comment: str = "") -> None:
+        self.check_status("resume", Status.SUSPENDED)
+        self.check_not_expired("resume", at)
+        self.trigger_event(self.Resumed, timestamp=at, comment=comment, **_who(actor))
+
+    def revoke(self, actor: Actor, at: datetime, reason: RevocationReason,
+               invalidity_date: datetime | None = None, comment: str = "") -> None:
+        self.check_status("revoke", Status.ISSUED, Status.SUSPENDED)
+        self.check_not_expired("revoke", at)
+        if reason in (RevocationReason.CERTIFICATE_HOLD, RevocationReason.REMOVE_FROM_CRL):
+            raise IllegalTransition(f"{reason.rfc_name} is not a revocation reason",
+                                    code="invalid_reason")
+        if invalidity_date is not None and invalidity_date > at:
+            raise IllegalTransition("the invalidity date cannot be in the future",
+                                    code="invalid_invalidity_date")
+        self.trigger_event(self.Revoked, timestamp=at, reason=int(reason), revocation_time=at,
+                           invalidity_date=invalidity_date, comment=comment, **_who(actor))
+
+    # ---- guards ---------------------------------------------------------------------------
+
+    def check_status(self, command: str, *allowed: Status) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition(
+                f"cannot {command} a certificate that is {self.status.value}",
+                code=f"certificate_{self.status.value}")
+
+    def check_not_expired(self, command: str, at: datetime) -> None:
+        if self.not_after is not None and at > self.not_after:
+            raise IllegalTransition(f"cannot {command} a certificate that has expired",
+                                    code="certificate_expired")
+
+
+def _who(actor: Actor) -> dict[str, str]:
+    return {"actor_id": actor.id, "actor_role": actor.role.value}

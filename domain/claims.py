@@ -1,0 +1,47 @@
+"""Claims on unique values, the event-sourced way.
+
+A claim's id is derived from the value (``domain.ids``); saving a claim whose id
+exists fails atomically with the events that needed it, so two issuances can
+never share a serial number under one issuer.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.actors import Actor
+from domain.topics import stable_topics
+from domain.ids import serial_claim_id
+
+__all__ = ["SerialClaim"]
+
+
+@stable_topics("certledger:SerialClaim")
+class SerialClaim(Aggregate, created_event_name="Claimed"):
+
+    class Claimed(Aggregate.Created):
+        TOPIC = "certledger:SerialClaim.Claimed:v1"
+        actor_id: str
+        actor_role: str
+        issuer: str
+        serial_number: int
+        certificate_id: UUID
+
+    def __init__(self, *, actor_id: str, actor_role: str, issuer: str, serial_number: int,
+                 certificate_id: UUID) -> None:
+        self.issuer = issuer
+        self.serial_number = serial_number
+        self.certificate_id = certificate_id
+
+    @staticmethod
+    def create_id(issuer: str, serial_number: int) -> UUID:
+        return serial_claim_id(issuer, serial_number)
+
+    @classmethod
+    def claim(cls, *, actor: Actor, issuer: str, serial_number: int,
+              certificate_id: UUID) -> SerialClaim:
+        return cls._create(cls.Claimed, actor_id=actor.id, actor_role=actor.role.value,
+                           issuer=issuer, serial_number=serial_number,
+                           certificate_id=certificate_id)

@@ -1,0 +1,17 @@
+"""Deterministic aggregate ids for unique values (uuid5): a taken value is a conflict."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+__all__ = ["NAMESPACE", "serial_claim_id", "token_id"]
+
+NAMESPACE = UUID("6f1c1d4e-2b0a-5c8e-9f3a-7d1e0c4b8a21")
+
+
+def serial_claim_id(issuer: str, serial_number: int) -> UUID:
+    return uuid5(NAMESPACE, f"serial:{issuer}:{serial_number:x}")
+
+
+def token_id(token_hash_hex: str) -> UUID:
+    return uuid5(NAMESPACE, f"token:{token_hash_hex}")

@@ -1,0 +1,55 @@
+"""API tokens: only the SHA-256 of a token is ever recorded; its id derives from that hash."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.actors import Actor
+from domain.topics import stable_topics
+from domain.errors import IllegalTransition
+from domain.ids import token_id
+
+__all__ = ["ApiToken"]
+
+
+@stable_topics("certledger:ApiToken")
+class ApiToken(Aggregate):
+
+    class Created(Aggregate.Created):
+        TOPIC = "certledger:ApiToken.Created:v1"
+        actor_id: str
+        actor_role: str
+        name: str
+        role: str
+        token_hash: str  # hex SHA-256 of the bearer token
+
+    class Revoked(Aggregate.Event):
+        TOPIC = "certledger:ApiToken.Revoked:v1"
+        actor_id: str
+        actor_role: str
+
+        def apply(self, aggregate: ApiToken) -> None:
+            aggregate.active = False
+
+    def __init__(self, *, actor_id: str, actor_role: str, name: str, role: str,
+                 token_hash: str) -> None:
+        self.name = name
+        self.role = role
+        self.token_hash = token_hash
+        self.active = True
+
+    @staticmethod
+    def create_id(token_hash: str) -> UUID:
+        return token_id(token_hash)
+
+    @classmethod
+    def create(cls, *, actor: Actor, name: str, role: str, token_hash: str) -> ApiToken:
+        return cls._create(cls.Created, actor_id=actor.id, actor_role=actor.role.value,
+                           name=name, role=role, token_hash=token_hash)
+
+    def revoke(self, actor: Actor) -> None:
+        if not self.active:
+            raise IllegalTransition("the token is already revoked")
+        self.trigger_event(self.Revoked, actor_id=actor.id, actor_role=actor.role.value)
