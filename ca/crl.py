@@ -146,8 +146,6 @@ def build_crl(signer: Signer, *, issuer_name_der: bytes, authority_key_identifie
             raise ValueError("a delta CRL's number must be above its base CRL number")
         if freshest_crl_urls:
             raise ValueError("freshestCRL must not appear in a delta CRL")
-    if next_update <= this_update:
-        raise ValueError("next_update must be after this_update")
     if not authority_key_identifier:
         raise ValueError("authority_key_identifier is empty")
     tag, _, end = der.read_tlv(issuer_name_der)
@@ -158,6 +156,8 @@ def build_crl(signer: Signer, *, issuer_name_der: bytes, authority_key_identifie
     algorithm = signer.signature_algorithm().dump()
     head = b"".join((_VERSION_V2, algorithm, issuer_name_der,
                      der.x509_time(this_update), der.x509_time(next_update)))
+    if next_update <= this_update:
+        raise ValueError("next_update must be after this_update")
     tail = _crl_extensions(authority_key_identifier=authority_key_identifier,
                            crl_number=crl_number, delta_crl_indicator=delta_crl_indicator,
                            freshest_crl_urls=freshest_crl_urls,

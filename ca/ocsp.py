@@ -324,13 +324,13 @@ def _cert_status(status: CertStatus) -> bytes:
 def encode_single_response(cert_id_der: bytes, status: CertStatus, this_update: datetime,
                            next_update: datetime | None = None) -> bytes:
     """SingleResponse for one CertID (from :func:`encode_cert_id` or a request's ``CertID.der``)."""
+    this_part = der.generalized_time(this_update)
     next_part = b""
     if next_update is not None:
+        next_part = der.context(0, der.generalized_time(next_update))
         if next_update <= this_update:
             raise ValueError("next_update must be after this_update")
-        next_part = der.context(0, der.generalized_time(next_update))
-    return der.sequence(cert_id_der, _cert_status(status), der.generalized_time(this_update),
-                        next_part)
+    return der.sequence(cert_id_der, _cert_status(status), this_part, next_part)
 
 
 def build_basic_response(responder_signer: Signer, responder_cert_der: bytes | None,

@@ -1,1 +1,17 @@
-"""domain"""
+"""CertLedger's domain: aggregates, events and value objects. Pure Python, no I/O.
+
+Importing the package registers every event topic, so a process that only reads
+the log (an auditor's replay) can decode every stored event.
+"""
+
+from domain.actors import Actor, Role
+from domain.authority import CertificateAuthority
+from domain.certificate import Certificate, Status
+from domain.claims import SerialClaim
+from domain.errors import Conflict, DomainError, IllegalTransition, InvalidRequest, NotFound
+from domain.reasons import RevocationReason
+from domain.tokens import ApiToken
+
+__all__ = ["Actor", "Role", "CertificateAuthority", "Certificate", "Status", "SerialClaim",
+           "ApiToken", "RevocationReason", "DomainError", "IllegalTransition", "Conflict",
+           "InvalidRequest", "NotFound"]

@@ -147,7 +147,11 @@ def _batch_affine(points: list[_Jacobian]) -> list[tuple[int, int]]:
 
 
 def mul_base(k: int) -> _Jacobian:
-    """``k * G`` for 0 <= k < 2^256, from the fixed-base table (built on first use)."""
+    """``k * G`` for 0 <= k < 2^256, from the fixed-base table (built on first use).
+
+    Used for public keys (once per key) and for verification; signing nonces are
+    multiplied by the signing engine.
+    """
     global _table
     if not _table:
         _table = _build_table()
@@ -180,23 +184,18 @@ def _wnaf(k: int, width: int = 5) -> list[int]:
 
 
 def mul_base_add(u1: int, u2: int, q: tuple[int, int]) -> _Jacobian:
-    """``u1 * G + u2 * Q`` for an affine point ``Q`` (public inputs only: not constant time)."""
+    """``u1 * G + u2 * Q`` for a point ``Q`` on the curve (public inputs only: not constant time)."""
     odd: list[_Jacobian] = [(q[0], q[1], 1)]
     twice = _double(odd[0])
     for _ in range(7):
         odd.append(_add(odd[-1], twice))
-    multiples = _batch_affine(odd) if all(z for _, _, z in odd) else None
+    multiples = _batch_affine(odd)  # Q, 3Q, ..., 15Q: none is infinity, the order is prime
+    negated = [(x, P - y) for x, y in multiples]
     acc = _INFINITY
     for digit in reversed(_wnaf(u2)):
         acc = _double(acc)
         if digit > 0:
-            acc = (_add_affine(acc, multiples[digit >> 1]) if multiples
-                   else _add(acc, odd[digit >> 1]))
+            acc = _add_affine(acc, multiples[digit >> 1])
         elif digit < 0:
-            if multiples:
-                x, y = multiples[(-digit) >> 1]
-                acc = _add_affine(acc, (x, P - y))
-            else:
-                x, y, z = odd[(-digit) >> 1]
-                acc = _add(acc, (x, P - y, z))
+            acc = _add_affine(acc, negated[(-digit) >> 1])
     return _add(acc, mul_base(u1))

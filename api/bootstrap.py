@@ -1,0 +1,26 @@
+"""The composition root: every adapter (key store, event store, clock) is chosen here.
+
+Production and tests build the service through the same function; tests pass
+their own clock, directories and passphrase.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api.settings import Settings
+from ca.keystore import KeyStore, passphrase_from_environment
+from ca.service import CAService, Clock, ServiceSettings, utc_now
+
+__all__ = ["bootstrap"]
+
+
+def bootstrap(settings: Settings, *, passphrase: bytes | None = None,
+              clock: Clock = utc_now) -> CAService:
+    keystore = KeyStore(Path(settings.data_dir) / "keys",
+                        passphrase if passphrase is not None else passphrase_from_environment())
+    service_settings = ServiceSettings(
+        data_dir=settings.data_dir, public_base_url=settings.public_base_url,
+        database_url=settings.database_url, default_issuer=settings.default_issuer,
+        accept_empty_sm2_id=settings.accept_empty_sm2_id)
+    return CAService(service_settings, keystore, clock=clock)

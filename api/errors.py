@@ -1,0 +1,63 @@
+"""One error mapping: every failure leaves as JSON ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from ca.keystore import KeyStoreError
+from ca.x509 import CertificateLintError
+from domain.errors import Conflict, DomainError, IllegalTransition, InvalidRequest, NotFound
+
+__all__ = ["ApiError", "register_error_handlers", "error_response"]
+
+log = logging.getLogger("certledger.api")
+
+_STATUS: list[tuple[type[DomainError], int]] = [
+    (NotFound, 404), (IllegalTransition, 409), (Conflict, 409), (InvalidRequest, 400),
+]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str):  # type: ignore[no-untyped-def]
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+        status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 400)
+        return error_response(status, exc.code, exc.message)
+
+    @app.errorhandler(CertificateLintError)
+    def _lint_error(exc: CertificateLintError):  # type: ignore[no-untyped-def]
+        log.warning("certificate not signed: lint findings %s", exc.findings)
+        return error_response(422, "lint_failed", str(exc))
+
+    @app.errorhandler(KeyStoreError)
+    def _key_error(exc: KeyStoreError):  # type: ignore[no-untyped-def]
+        log.error("key store: %s", exc)
+        return error_response(503, "ca_key_unavailable", "the CA key is not available")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unexpected error")
+        return error_response(500, "internal_error", "internal error; see the server log")

@@ -1,0 +1,147 @@
+"""RA API: what portals and officers call. Each view parses, makes one call, returns JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, current_app, request, url_for
+
+from api.auth import current_actor, require
+from api.errors import ApiError
+from api.views import certificate_view
+from ca.service import CAService
+from domain.actors import Role
+from domain.reasons import RevocationReason
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("ra", __name__, url_prefix="/api/v1")
+
+PORTAL, OFFICER, AUDITOR = Role.APPLICANT_PORTAL, Role.OFFICER, Role.AUDITOR
+
+
+def _service() -> CAService:
+    return current_app.extensions["certledger"]  # type: ignore[no-any-return]
+
+
+def _body(*required: str) -> dict[str, Any]:
+    if request.content_length and not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    if not request.content_length:
+        data: Any = {}
+    elif not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    else:
+        data = request.get_json(silent=True)
+        if data is None:
+            raise ApiError(400, "bad_json", "the body is not valid JSON")
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "the body must be a JSON object")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise ApiError(400, "missing_fields", f"missing fields: {', '.join(missing)}")
+    return data
+
+
+def _id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ApiError(404, "certificate_not_found", f"no certificate or application {value}") \
+            from None
+
+
+def _optional_time(data: dict[str, Any], key: str) -> datetime | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "bad_time", f"{key} must be an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ApiError(400, "bad_time", f"{key} must carry a time zone (e.g. Z)")
+    return moment.astimezone(timezone.utc)
+
+
+def _text(data: dict[str, Any], key: str, limit: int = 1000) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str) or len(value) > limit:
+        raise ApiError(400, "bad_field", f"{key} must be text of at most {limit} characters")
+    return value
+
+
+@blueprint.post("/certificates")
+@require(PORTAL, OFFICER)
+def apply() -> Any:
+    data = _body("profile", "csr", "subject")
+    if not isinstance(data["csr"], str):
+        raise ApiError(400, "bad_csr", "csr must be PEM text")
+    issuer = data.get("issuer")
+    if issuer is not None and not isinstance(issuer, str):
+        raise ApiError(400, "bad_field", "issuer must be a CA name")
+    certificate_id = _service().apply(
+        current_actor(), profile=data["profile"], csr=data["csr"], subject=data["subject"],
+        issuer=issuer, validity_days=data.get("validity_days"),
+        account_id=_text(data, "account_id", 200) or None)
+    view = certificate_view(_service().get_certificate(certificate_id))
+    return view, 201, {"Location": url_for("ra.get_certificate", certificate_id=view["id"])}
+
+
+@blueprint.get("/certificates/<certificate_id>")
+@require(PORTAL, OFFICER, AUDITOR)
+def get_certificate(certificate_id: str) -> Any:
+    return certificate_view(_service().get_certificate(_id(certificate_id)))
+
+
+@blueprint.post("/certificates/<certificate_id>/approve")
+@require(OFFICER)
+def approve(certificate_id: str) -> Any:
+    _body()
+    return certificate_view(_service().approve(current_actor(), _id(certificate_id)))
+
+
+@blueprint.post("/certificates/<certificate_id>/reject")
+@require(OFFICER)
+def reject(certificate_id: str) -> Any:
+    data = _body("reason")
+    return certificate_view(_service().reject(current_actor(), _id(certificate_id),
+                                              _text(data, "reason")))
+
+
+@blueprint.post("/certificates/<certificate_id>/issue")
+@require(PORTAL, OFFICER)
+def issue(certificate_id: str) -> Any:
+    _body()
+    return certificate_view(_service().issue(current_actor(), _id(certificate_id)))
+
+
+@blueprint.post("/certificates/<certificate_id>/revoke")
+@require(PORTAL, OFFICER)
+def revoke(certificate_id: str) -> Any:
+    data = _body("reason")
+    try:
+        reason = RevocationReason.parse(data["reason"])
+    except ValueError as exc:
+        raise ApiError(400, "bad_reason", str(exc)) from None
+    return certificate_view(_service().revoke(
+        current_actor(), _id(certificate_id), reason,
+        invalidity_date=_optional_time(data, "invalidity_date"), comment=_text(data, "comment")))
+
+
+@blueprint.post("/certificates/<certificate_id>/suspend")
+@require(OFFICER)
+def suspend(certificate_id: str) -> Any:
+    data = _body()
+    return certificate_view(_service().suspend(current_actor(), _id(certificate_id),
+                                               _text(data, "comment")))
+
+
+@blueprint.post("/certificates/<certificate_id>/resume")
+@require(OFFICER)
+def resume(certificate_id: str) -> Any:
+    data = _body()
+    return certificate_view(_service().resume(current_actor(), _id(certificate_id),
+                                              _text(data, "comment")))
