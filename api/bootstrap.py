@@ -1,7 +1,7 @@
 """The composition root: every adapter (key store, event store, clock) is chosen here.
 
 Production and tests build the service through the same function; tests pass
-their own clock, directories and passphrase.
+their own key store (a fast work factor) and clock.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from ca.service import CAService, Clock, ServiceSettings, utc_now
 __all__ = ["bootstrap"]
 
 
-def bootstrap(settings: Settings, *, passphrase: bytes | None = None,
+def bootstrap(settings: Settings, *, keystore: KeyStore | None = None,
               clock: Clock = utc_now) -> CAService:
-    keystore = KeyStore(Path(settings.data_dir) / "keys",
-                        passphrase if passphrase is not None else passphrase_from_environment())
+    if keystore is None:
+        keystore = KeyStore(Path(settings.data_dir) / "keys", passphrase_from_environment())
     service_settings = ServiceSettings(
         data_dir=settings.data_dir, public_base_url=settings.public_base_url,
         database_url=settings.database_url, default_issuer=settings.default_issuer,

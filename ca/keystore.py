@@ -53,11 +53,13 @@ def passphrase_from_environment(environ: dict[str, str] | None = None) -> bytes:
 class KeyStore:
     """Keys in ``directory``, each sealed with a key derived from ``passphrase``."""
 
-    def __init__(self, directory: Path, passphrase: bytes) -> None:
+    def __init__(self, directory: Path, passphrase: bytes, *, work_factor: int = _SCRYPT_N) -> None:
+        """``work_factor`` is scrypt's N for new keys (tests lower it; files record their own)."""
         if len(passphrase) < 12:
             raise KeyStoreError("the key passphrase must be at least 12 characters")
         self._directory = Path(directory)
         self._passphrase = passphrase
+        self._work_factor = work_factor
         self._cache: dict[str, Signer] = {}
         self._lock = threading.Lock()
 
@@ -102,10 +104,10 @@ class KeyStore:
 
     def _write(self, key_ref: str, algorithm: KeyAlgorithm, secret: bytes) -> None:
         salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
-        ciphertext = AESGCM(self._derive(salt, _SCRYPT_N)).encrypt(
+        ciphertext = AESGCM(self._derive(salt, self._work_factor)).encrypt(
             nonce, secret, _aad(key_ref, algorithm))
         document = {"format": "certledger-sealed-key/1", "algorithm": algorithm.value,
-                    "kdf": "scrypt", "n": _SCRYPT_N, "r": 8, "p": 1,
+                    "kdf": "scrypt", "n": self._work_factor, "r": 8, "p": 1,
                     "salt": base64.b64encode(salt).decode(),
                     "nonce": base64.b64encode(nonce).decode(), "cipher": "aes-256-gcm",
                     "ciphertext": base64.b64encode(ciphertext).decode()}

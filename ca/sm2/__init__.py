@@ -45,6 +45,7 @@ __all__ = [
 keys.NamedCurve.register("sm2p256v1", SM2_CURVE_OID, 32)
 
 _BACKEND = default_backend()
+_Z_CACHE_SIZE = 16  # Z values kept per signer (one per signer ID)
 
 
 def backend_name() -> str:
@@ -105,7 +106,9 @@ class Sm2Signer:
         """DER SEQUENCE { r, s } over SM3(Z || message), Z bound to this key and ``signer_id``."""
         z = self._z.get(signer_id)
         if z is None:
-            z = self._z[bytes(signer_id)] = z_value(self._point, bytes(signer_id))
+            z = z_value(self._point, bytes(signer_id))
+            if len(self._z) < _Z_CACHE_SIZE:
+                self._z[bytes(signer_id)] = z
         r, s = self._engine.sign_digest(message_digest(z, message))
         return encode_signature(r, s)
 

@@ -184,7 +184,7 @@ def _wnaf(k: int, width: int = 5) -> list[int]:
 
 
 def mul_base_add(u1: int, u2: int, q: tuple[int, int]) -> _Jacobian:
-    """``u1 * G + u2 * Q`` for a point ``Q`` on the curve (public inputs only: not constant time)."""
+    """``u1 * G + u2 * Q`` for a point ``Q`` on the curve (public inputs: not constant time)."""
     odd: list[_Jacobian] = [(q[0], q[1], 1)]
     twice = _double(odd[0])
     for _ in range(7):

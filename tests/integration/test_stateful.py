@@ -1,0 +1,115 @@
+"""Random command sequences against the service, checked against a small model.
+
+Checks: illegal transitions raise domain errors and record nothing; the log only
+grows; serial numbers are unique; a fresh process replaying the log from zero
+sees exactly the same certificates.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from uuid import UUID
+
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+
+from api.settings import Settings
+from ca.algorithms import KeyAlgorithm
+from domain.certificate import Status
+from domain.errors import IllegalTransition
+from domain.reasons import RevocationReason
+from tests.conftest import OFFICER, PORTAL, build_service, with_hierarchy
+from tests.helpers import make_csr
+
+_CSR = make_csr(KeyAlgorithm.ECDSA_P256)[1]
+_REASONS = [r for r in RevocationReason if r.value not in (6, 8, 10)]
+
+# expected next status for each command, from each status in which it is legal
+_TRANSITIONS: dict[str, dict[Status, Status]] = {
+    "approve": {Status.APPLIED: Status.APPROVED},
+    "reject": {Status.APPLIED: Status.REJECTED},
+    "issue": {Status.APPROVED: Status.ISSUED},
+    "suspend": {Status.ISSUED: Status.SUSPENDED},
+    "resume": {Status.SUSPENDED: Status.ISSUED},
+    "revoke": {Status.ISSUED: Status.REVOKED, Status.SUSPENDED: Status.REVOKED},
+}
+
+
+class CertificateLifecycle(RuleBasedStateMachine):
+    certificates = Bundle("certificates")
+
+    def __init__(self) -> None:
+        super().__init__()
+        directory = Path(tempfile.mkdtemp(prefix="certledger-stateful-"))
+        self.settings = Settings(data_dir=directory, database_url=None,
+                                 public_base_url="http://127.0.0.1:8080",
+                                 default_issuer="issuing-ca", accept_empty_sm2_id=False)
+        self.service = with_hierarchy(build_service(self.settings))
+        self.model: dict[UUID, Status] = {}
+        self.log_length = self._log_length()
+
+    def _log_length(self) -> int:
+        return self.service.recorder.max_notification_id() or 0
+
+    @rule(target=certificates, profile=st.sampled_from(["tls-server", "personal-signing"]))
+    def apply(self, profile: str) -> UUID:
+        subject = {"dns_names": ["a.example.cn"]} if profile == "tls-server" else {
+            "common_name": "李四"}
+        cid = self.service.apply(PORTAL, profile=profile, csr=_CSR, subject=subject)
+        self.model[cid] = Status.APPLIED
+        return cid
+
+    @rule(cid=certificates,
+          command=st.sampled_from(sorted(_TRANSITIONS)),
+          reason=st.sampled_from(_REASONS))
+    def command(self, cid: UUID, command: str, reason: RevocationReason) -> None:
+        calls = {
+            "approve": lambda: self.service.approve(OFFICER, cid),
+            "reject": lambda: self.service.reject(OFFICER, cid, "documents do not match"),
+            "issue": lambda: self.service.issue(OFFICER, cid),
+            "suspend": lambda: self.service.suspend(OFFICER, cid),
+            "resume": lambda: self.service.resume(OFFICER, cid),
+            "revoke": lambda: self.service.revoke(OFFICER, cid, reason),
+        }
+        before = self._log_length()
+        expected = _TRANSITIONS[command].get(self.model[cid])
+        if expected is None:
+            try:
+                calls[command]()
+            except IllegalTransition:
+                assert self._log_length() == before, "a refused command recorded something"
+                return
+            raise AssertionError(f"{command} from {self.model[cid]} should have been refused")
+        calls[command]()
+        self.model[cid] = expected
+        assert self.service.get_certificate(cid).status is expected
+
+    @rule()
+    def replay_from_zero_in_a_fresh_process(self) -> None:
+        replica = build_service(self.settings)
+        for cid in self.model:
+            assert replica.get_certificate(cid) == self.service.get_certificate(cid)
+
+    @invariant()
+    def log_only_grows(self) -> None:
+        length = self._log_length()
+        assert length >= self.log_length
+        self.log_length = length
+
+    @invariant()
+    def serial_numbers_are_unique(self) -> None:
+        serials = [self.service.get_certificate(cid).serial_number for cid in self.model]
+        issued = [s for s in serials if s is not None]
+        assert len(issued) == len(set(issued))
+
+    @invariant()
+    def states_match_the_model(self) -> None:
+        for cid, status in self.model.items():
+            assert self.service.get_certificate(cid).status is status
+
+
+TestCertificateLifecycle = CertificateLifecycle.TestCase
+TestCertificateLifecycle.settings = settings(
+    max_examples=60, stateful_step_count=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
