@@ -40,6 +40,9 @@ class Profile:
             return self.key_usage | self.rsa_key_usage_extra
         if algorithm is KeyAlgorithm.ED25519:
             return self.key_usage - {"key_encipherment", "data_encipherment", "key_agreement"}
+        if algorithm.is_ecdsa:
+            # RFC 8813 §3: an EC key never enciphers; it may agree keys (ECDH)
+            return self.key_usage - {"key_encipherment", "data_encipherment"}
         return self.key_usage
 
     def check_subject(self, subject: dict[str, Any]) -> None:

@@ -1,0 +1,33 @@
+"""Run every benchmark in turn; print and keep the output in benchmarks/results/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ["bench_lifecycle.py", "bench_sm2.py", "bench_crl.py", "bench_ocsp.py"]
+
+
+def main() -> int:
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    failed = 0
+    for script in SCRIPTS:
+        if not (HERE / script).exists():
+            continue
+        print(f"== {script}", flush=True)
+        run = subprocess.run([sys.executable, str(HERE / script)], capture_output=True,
+                             text=True, cwd=HERE.parent)
+        output = run.stdout + (run.stderr if run.returncode else "")
+        print(output, flush=True)
+        (results / f"{stamp}-{script.removesuffix('.py')}.txt").write_text(output)
+        failed |= run.returncode != 0
+    return int(failed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
