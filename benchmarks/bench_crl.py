@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -148,10 +149,11 @@ def run_ours(directory: Path, count: int, seed: int) -> None:
     pre_encoding = time.perf_counter() - started
 
     now = datetime.now(UTC)
-    arguments = dict(issuer_name_der=cert.subject.public_bytes(), authority_key_identifier=aki,
-                     this_update=now, next_update=now + timedelta(days=7))
+    arguments: dict[str, Any] = {
+        "issuer_name_der": cert.subject.public_bytes(), "authority_key_identifier": aki,
+        "this_update": now, "next_update": now + timedelta(days=7)}
     started = time.perf_counter()
-    crl = build_crl(signer, crl_number=1, entries=entries, **arguments)  # type: ignore[arg-type]
+    crl = build_crl(signer, crl_number=1, entries=entries, **arguments)
     assembly = time.perf_counter() - started
     (directory / "ours.crl.der").write_bytes(crl)
     del crl
@@ -160,8 +162,7 @@ def run_ours(directory: Path, count: int, seed: int) -> None:
     for extra in range(3):
         started = time.perf_counter()
         entries.append(encode_revoked_entry((1 << 127) + extra, now, RevocationReason.SUPERSEDED))
-        again = build_crl(signer, crl_number=2 + extra, entries=entries,  # type: ignore[arg-type]
-                          **arguments)
+        again = build_crl(signer, crl_number=2 + extra, entries=entries, **arguments)
         republish.append(time.perf_counter() - started)
         del again
     print(json.dumps({
@@ -206,7 +207,7 @@ def main() -> None:
               f"({(ours['pre_encoding'] - ours['generation']) / n * 1e6:.2f} µs/entry)")
         print(f"  assembly + signing    {ours['assembly']:8.3f} s")
         print(f"  re-publish (+1 entry) {ours['republish']:8.3f} s  (median of 3)")
-        print(f"  process wall          {ours_wall:8.3f} s  (interpreter, imports, all above)")
+        print(f"  process wall          {ours_wall:8.3f} s  (imports, a dry input pass, all above)")
         print(f"  peak RSS              {ours_rss / 1024:8.1f} MB  "
               f"(after imports {ours['baseline_kib'] / 1024:.1f} MB)")
         if args.skip_openssl:
@@ -217,10 +218,12 @@ def main() -> None:
         print(f"\nopenssl ca -gencrl      {peer_wall:8.3f} s, peak RSS {peer_rss / 1024:.1f} MB")
         net_build = ours["pre_encoding"] - ours["generation"] + ours["assembly"]
         print("\nratios ours / openssl")
-        print(f"  time, assembly + signing          {ours['assembly'] / peer_wall:6.3f}")
-        print(f"  time, pre-encoding + assembly     {net_build / peer_wall:6.3f}")
-        print(f"  time, whole process               {ours_wall / peer_wall:6.3f}")
-        print(f"  peak memory (RSS)                 {ours_rss / peer_rss:6.3f}")
+        print(f"  time, assembly + signing          {ours['assembly'] / peer_wall:6.3f}"
+              "  (target <= 0.2)")
+        print(f"  time, pre-encoding + assembly     {net_build / peer_wall:6.3f}"
+              "  (entries encoded from scratch)")
+        print(f"  time, re-publish                  {ours['republish']:6.3f} s (target <= 0.5 s)")
+        print(f"  peak memory (RSS)                 {ours_rss / peer_rss:6.3f}  (target <= 0.5)")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

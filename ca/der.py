@@ -144,9 +144,9 @@ def _utc(moment: datetime) -> datetime:
     return moment
 
 
-# %-formatting: about twice as fast as strftime or an f-string here, and a CRL has many times.
-_UTC_TIME_FORMAT = "%02d%02d%02d%02d%02d%02dZ"
-_GENERALIZED_TIME_FORMAT = "%04d%02d%02d%02d%02d%02dZ"
+# Two-digit table: joining bytes is about three times faster than strftime or %-formatting,
+# and a CRL has a time in every entry.
+_DIGITS = [b"%02d" % number for number in range(100)]
 
 
 def utc_time(moment: datetime) -> bytes:
@@ -155,17 +155,19 @@ def utc_time(moment: datetime) -> bytes:
     year = moment.year
     if not 1950 <= year <= 2049:
         raise ValueError(f"UTCTime cannot hold the year {year}")
-    text = _UTC_TIME_FORMAT % (year % 100, moment.month, moment.day,
-                               moment.hour, moment.minute, moment.second)
-    return b"\x17\x0d" + text.encode()
+    digits = _DIGITS
+    return b"".join((b"\x17\x0d", digits[year % 100], digits[moment.month], digits[moment.day],
+                     digits[moment.hour], digits[moment.minute], digits[moment.second], b"Z"))
 
 
 def generalized_time(moment: datetime) -> bytes:
     """GeneralizedTime ``YYYYMMDDHHMMSSZ``: UTC, whole seconds (RFC 5280 §4.1.2.5.2)."""
     moment = _utc(moment)
-    text = _GENERALIZED_TIME_FORMAT % (moment.year, moment.month, moment.day,
-                                       moment.hour, moment.minute, moment.second)
-    return b"\x18\x0f" + text.encode()
+    year = moment.year
+    digits = _DIGITS
+    return b"".join((b"\x18\x0f", digits[year // 100], digits[year % 100], digits[moment.month],
+                     digits[moment.day], digits[moment.hour], digits[moment.minute],
+                     digits[moment.second], b"Z"))
 
 
 def x509_time(moment: datetime) -> bytes:

@@ -138,9 +138,10 @@ def _malformed(detail: str) -> OCSPRequestError:
 
 
 def _expect(data: bytes, tag: int, offset: int, end: int) -> tuple[int, int]:
+    """Content start and end of the TLV at ``offset``, which must carry ``tag``."""
     found, start, stop = der.read_tlv(data, offset, end)
     if found != tag:
-        raise _malformed(f"expected tag {tag:#04x} at {offset}, found {found:#04x}")
+        raise der.DERError(f"expected tag {tag:#04x} at {offset}, found {found:#04x}")
     return start, stop
 
 
@@ -181,10 +182,9 @@ def _parse_extensions(data: bytes, start: int, end: int) -> bytes | None:
     """requestExtensions: the nonce; unknown non-critical extensions are ignored."""
     nonce = None
     seen: set[str] = set()
-    for tag, offset, _, _ in der.iter_tlvs(data, start, end):
+    for tag, _, ext_start, ext_end in der.iter_tlvs(data, start, end):
         if tag != der.SEQUENCE:
             raise _malformed("an extension is not a SEQUENCE")
-        ext_start, ext_end = _expect(data, der.SEQUENCE, offset, end)
         oid_start, oid_end = _expect(data, der.OBJECT_IDENTIFIER, ext_start, ext_end)
         oid = der.decode_object_identifier(data[oid_start:oid_end])
         if oid in seen:
@@ -236,7 +236,7 @@ def parse_request(request_der: bytes, *, max_cert_ids: int = MAX_CERT_IDS) -> Pa
             nonce = _parse_extensions(data, ext_start, ext_end)
         if fields:
             raise _malformed("unexpected field in tbsRequest")
-        cert_ids = []
+        cert_ids: list[CertID] = []
         for tag, _, request_start, request_end in der.iter_tlvs(data, list_start, list_end):
             if tag != der.SEQUENCE:
                 raise _malformed("a Request is not a SEQUENCE")
@@ -371,8 +371,9 @@ def build_basic_response(responder_signer: Signer, responder_cert_der: bytes | N
 
 
 _SUCCESSFUL = der.enumerated(ResponseStatus.SUCCESSFUL)
-_ERROR_RESPONSES = {status: der.sequence(der.enumerated(status)) for status in ResponseStatus
-                    if status is not ResponseStatus.SUCCESSFUL}
+_ERROR_RESPONSES: dict[ResponseStatus, bytes] = {
+    status: der.sequence(der.enumerated(status)) for status in ResponseStatus
+    if status is not ResponseStatus.SUCCESSFUL}
 
 
 def error_response(status: ResponseStatus) -> bytes:

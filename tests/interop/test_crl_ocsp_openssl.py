@@ -10,8 +10,12 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto.pem import armor as pem_armor
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -22,7 +26,7 @@ from pkilint.pkix import extension, name
 from pkilint.pkix import ocsp as pkilint_ocsp
 
 from ca import der
-from ca.algorithms import KeyAlgorithm
+from ca.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm
 from ca.crl import build_crl, encode_revoked_entry
 from ca.ocsp import (
     GOOD,
@@ -37,7 +41,7 @@ from ca.ocsp import (
     parse_request,
     responder_key_hash,
 )
-from ca.signing import CryptographySigner
+from ca.signing import DEFAULT_SM2_ID, CryptographySigner, verify_signature
 from domain.reasons import RevocationReason
 
 pytestmark = pytest.mark.interop
@@ -65,7 +69,7 @@ class Pki:
     """A CA and what it issued, written as PEM files into ``directory``."""
 
     directory: Path
-    ca_key: object
+    ca_key: Any
     ca: x509.Certificate
     signer: CryptographySigner
     responder_signer: CryptographySigner
@@ -142,9 +146,10 @@ def _openssl(*args: str, cwd: Path) -> tuple[int, str]:
 
 def _crl(pki: Pki, entries: list[bytes], **options) -> bytes:
     aki = x509.SubjectKeyIdentifier.from_public_key(pki.ca.public_key()).digest
-    arguments = dict(issuer_name_der=pki.ca.subject.public_bytes(), authority_key_identifier=aki,
-                     this_update=NOW - timedelta(minutes=1), next_update=NOW + timedelta(days=1),
-                     entries=entries, crl_number=1)
+    arguments: dict[str, Any] = {
+        "issuer_name_der": pki.ca.subject.public_bytes(), "authority_key_identifier": aki,
+        "this_update": NOW - timedelta(minutes=1), "next_update": NOW + timedelta(days=1),
+        "entries": entries, "crl_number": 1}
     arguments.update(options)
     return build_crl(pki.signer, **arguments)
 
@@ -320,6 +325,10 @@ def test_openssl_accepts_ocsp_responses(pki, delegated):
         expected = {"good": "good", "revoked": "revoked", "held": "revoked",
                     "dp_good": "unknown"}[label]
         assert f"{label}.pem: {expected}" in output
+    if delegated:  # trusting the responder certificate directly works too
+        response = _ocsp_response(pki, [_single(pki, "good", GOOD)])
+        assert "good.pem: good" in _ocsp_check(pki, response, "good", "-VAfile",
+                                               pki.path("responder"))
     assert "Reason: keyCompromise" in _ocsp_check(
         pki, _ocsp_response(pki, [_single(pki, "revoked", STATUSES["revoked"])]), "revoked")
 
@@ -392,3 +401,43 @@ def test_pkilint_finds_no_errors_in_ocsp_responses(pki):
     for encoded in responses:
         findings = _pkilint_ocsp_findings(encoded)
         assert _serious(findings) == [], findings
+
+
+# --- SM2 --------------------------------------------------------------------------------------
+
+
+def _sm2_check(directory: Path, signer, tbs: bytes, signature: bytes) -> None:
+    """OpenSSL 3.0 checks SM2 over extracted tbs + signature (DESIGN.md §5)."""
+    (directory / "sm2.pub.pem").write_bytes(pem_armor("PUBLIC KEY",
+                                                     signer.public_key_info().dump()))
+    (directory / "tbs.der").write_bytes(tbs)
+    (directory / "sig.der").write_bytes(signature)
+    code, output = _openssl("dgst", "-sm3", "-verify", "sm2.pub.pem", "-sigopt",
+                            f"distid:{DEFAULT_SM2_ID.decode()}", "-signature", "sig.der",
+                            "tbs.der", cwd=directory)
+    assert code == 0 and "Verified OK" in output, output
+    verify_signature(signer.public_key_info(), signer.signature_algorithm(), signature, tbs)
+
+
+def test_sm2_signed_crl_and_ocsp_response(tmp_path):
+    from ca import sm2
+
+    signer = sm2.generate_signer()
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SM2 CA")]).public_bytes()
+    encoded = build_crl(signer, issuer_name_der=issuer, authority_key_identifier=b"\x01" * 20,
+                        crl_number=9, this_update=NOW, next_update=NOW + timedelta(days=1),
+                        entries=[encode_revoked_entry(4242, NOW, RevocationReason.SUPERSEDED)])
+    crl = asn1_crl.CertificateList.load(encoded)
+    assert crl["signature_algorithm"]["algorithm"].dotted == SM3_WITH_SM2_OID
+    assert crl["tbs_cert_list"]["signature"].dump() == crl["signature_algorithm"].dump()
+    _sm2_check(tmp_path, signer, crl["tbs_cert_list"].dump(), crl["signature"].native)
+    assert _serious(_pkilint_crl_findings(encoded)) == []
+
+    cert_id = encode_cert_id("sha1", bytes(20), bytes(20), 4242)
+    response = build_basic_response(
+        signer, None, responder_key_hash(signer.public_key_info().dump()), NOW,
+        [encode_single_response(cert_id, Revoked(NOW, RevocationReason.SUPERSEDED), NOW)],
+        b"\x07" * 8)
+    basic = asn1_ocsp.OCSPResponse.load(response).basic_ocsp_response
+    _sm2_check(tmp_path, signer, basic["tbs_response_data"].dump(), basic["signature"].native)
+    assert _serious(_pkilint_ocsp_findings(response)) == []

@@ -139,6 +139,12 @@ def test_revocation_date_after_2049_is_generalized_time():
     assert entry["revocation_date"].native == late
 
 
+@pytest.mark.parametrize("code", [7, 11, -1])
+def test_codes_that_are_no_crl_reason_are_refused(code):
+    with pytest.raises(ValueError):
+        encode_revoked_entry(5, NOW, code)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("serial", [0, -5, 2**159])
 def test_serial_must_be_positive_and_at_most_20_octets(serial):
     with pytest.raises(ValueError):

@@ -118,6 +118,12 @@ def test_responder_key_hash_is_sha1_of_the_key(pki):
     assert issuer_hashes(_der(pki["responder"]))["sha1"][1] == expected
 
 
+def test_issuer_hashes_refuse_what_is_not_a_certificate(pki):
+    for bad in (b"", b"\x30\x00", _der(pki["ca"])[:-1], b"\x30\x03\x02\x01\x01"):
+        with pytest.raises(ValueError):
+            issuer_hashes(bad)
+
+
 def test_cert_id_is_echoed_and_canonical(pki):
     request = _request(pki, hashes.SHA256())
     cert_id = parse_request(request).cert_ids[0]
@@ -228,8 +234,9 @@ def _response(pki, status, *, nonce=None, delegated=True, hash_name="sha1"):
 
 
 def _check_signature(response: ocsp.OCSPResponse, certificate: x509.Certificate) -> None:
-    certificate.public_key().verify(response.signature, response.tbs_response_bytes,
-                                    ec.ECDSA(hashes.SHA256()))
+    public_key = certificate.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    public_key.verify(response.signature, response.tbs_response_bytes, ec.ECDSA(hashes.SHA256()))
 
 
 def test_good_response(pki):
