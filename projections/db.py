@@ -1,0 +1,139 @@
+"""Read-model storage: one small connection wrapper over sqlite3 and psycopg.
+
+SQLite: ``<data_dir>/readmodels.sqlite3`` (apart from the event store, so
+projection writes never wait on event writes). PostgreSQL: the event store's
+database and schema, tables prefixed ``rm_``. SQL is written with ``?``
+placeholders; the PostgreSQL side turns them into ``%s``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlparse
+
+__all__ = ["ReadModelDatabase", "Transaction", "open_read_model_database"]
+
+
+class Transaction(Protocol):
+    """What a read model may do inside the runner's transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class _SQLiteTransaction:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._connection.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._connection.executemany(sql, rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._connection.execute(sql, tuple(params)).fetchall()
+
+
+class _PostgresTransaction:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(sql.replace("?", "%s"), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(sql.replace("?", "%s"), rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cursor.execute(sql.replace("?", "%s"), tuple(params))
+        return self._cursor.fetchall()
+
+
+class ReadModelDatabase:
+    """Opens transactions on the read-model store. Thread-safe; one connection per thread."""
+
+    def __init__(self, *, dialect: str, sqlite_path: Path | None = None,
+                 postgres_url: str | None = None, schema: str | None = None) -> None:
+        self.dialect = dialect
+        self._sqlite_path = sqlite_path
+        self._postgres_url = postgres_url
+        self.schema = schema
+        self._local = threading.local()
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            if self.dialect == "sqlite":
+                assert self._sqlite_path is not None
+                self._sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(self._sqlite_path, timeout=30,
+                                             isolation_level=None, check_same_thread=False)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+            else:
+                import psycopg
+
+                connection = psycopg.connect(self._postgres_url, autocommit=False)
+                if self.schema:
+                    connection.execute(f'SET search_path TO "{self.schema}"')
+                    connection.commit()
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """All or nothing: rows and tracking position commit together."""
+        connection = self._connection()
+        if self.dialect == "sqlite":
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteTransaction(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        else:
+            try:
+                with connection.cursor() as cursor:
+                    yield _PostgresTransaction(cursor)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read outside any write transaction."""
+        connection = self._connection()
+        if self.dialect == "sqlite":
+            return connection.execute(sql, tuple(params)).fetchall()  # type: ignore[no-any-return]
+        with connection.cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s"), tuple(params))
+            rows = cursor.fetchall()
+        connection.commit()
+        return rows  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+def open_read_model_database(database_url: str | None, data_dir: Path) -> ReadModelDatabase:
+    """The read-model store that goes with an event store URL (None: SQLite in data_dir)."""
+    if not database_url or database_url.startswith("sqlite"):
+        return ReadModelDatabase(dialect="sqlite",
+                                 sqlite_path=Path(data_dir) / "readmodels.sqlite3")
+    url = urlparse(database_url)
+    schema = parse_qs(url.query).get("schema", [None])[0]
+    plain = url._replace(query="").geturl()
+    return ReadModelDatabase(dialect="postgres", postgres_url=plain, schema=schema)
