@@ -40,7 +40,7 @@ def authenticate(app: Application, token: str) -> Actor | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     try:
-        record = app.repository.get(token_id(_hash(token)))
+        record: ApiToken = app.repository.get(token_id(_hash(token)))
     except AggregateNotFoundError:
         return None
     if not isinstance(record, ApiToken) or not record.active:
@@ -50,7 +50,7 @@ def authenticate(app: Application, token: str) -> Actor | None:
 
 def revoke_token(app: Application, actor: Actor, token: str) -> None:
     try:
-        record = app.repository.get(token_id(_hash(token)))
+        record: ApiToken = app.repository.get(token_id(_hash(token)))
     except AggregateNotFoundError:
         raise NotFound("no such token") from None
     record.revoke(actor)

@@ -125,8 +125,9 @@ def key_algorithm_of(public_key: object) -> KeyAlgorithm:
     raise ValueError(f"unsupported public key type {type(public_key).__name__}")
 
 
-def verify_signature(public_key_info: keys.PublicKeyInfo, signature_algorithm: algos.SignedDigestAlgorithm,
-                     signature: bytes, message: bytes, *, sm2_ids: tuple[bytes, ...] = (DEFAULT_SM2_ID,),
+def verify_signature(public_key_info: keys.PublicKeyInfo,
+                     signature_algorithm: algos.SignedDigestAlgorithm, signature: bytes,
+                     message: bytes, *, sm2_ids: tuple[bytes, ...] = (DEFAULT_SM2_ID,),
                      ) -> bytes | None:
     """Check ``signature`` over ``message``; raise :class:`SignatureError` if it does not verify.
 

@@ -9,11 +9,12 @@ verify the signature, and check the signed certificate carries those bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from asn1crypto import keys, x509
 
+from ca import der
 from ca.lint import lint_certificate
 from ca.signing import Signer, verify_signature
 
@@ -44,10 +45,7 @@ class CertificateRequestParts:
 
 def encode_time(moment: datetime) -> x509.Time:
     """UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5), whole seconds."""
-    moment = moment.astimezone(timezone.utc).replace(microsecond=0)
-    if moment.year < 2050:
-        return x509.Time(name="utc_time", value=moment)
-    return x509.Time(name="general_time", value=moment)
+    return x509.Time.load(der.x509_time(moment))
 
 
 def key_identifier(public_key_info: keys.PublicKeyInfo) -> bytes:
@@ -91,13 +89,4 @@ def sign_tbs(tbs: x509.TbsCertificate, signer: Signer, *, lint: bool = True) -> 
 
 def _assemble(tbs_der: bytes, signer: Signer, signature: bytes) -> bytes:
     """Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }"""
-    bit_string = _tlv(0x03, b"\x00" + signature)
-    return _tlv(0x30, tbs_der + signer.signature_algorithm().dump() + bit_string)
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    length = len(content)
-    if length < 0x80:
-        return bytes([tag, length]) + content
-    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(encoded)]) + encoded + content
+    return der.sequence(tbs_der, signer.signature_algorithm().dump(), der.bit_string(signature))

@@ -82,6 +82,7 @@ class ReadModelDatabase:
             else:
                 import psycopg
 
+                assert self._postgres_url is not None
                 connection = psycopg.connect(self._postgres_url, autocommit=False)
                 if self.schema:
                     connection.execute(f'SET search_path TO "{self.schema}"')

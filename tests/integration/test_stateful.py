@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 from uuid import UUID
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from api.settings import Settings

@@ -26,7 +26,8 @@ SUBJECTS = {
     "tls-server": {"common_name": "www.example.cn", "dns_names": ["www.example.cn"],
                    "ip_addresses": ["192.0.2.7"]},
     "personal-signing": {"common_name": "王五", "emails": ["wang@example.cn"]},
-    "organisation-signing": {"common_name": "山东某某科技有限公司", "organization": "山东某某科技有限公司",
+    "organisation-signing": {"common_name": "山东某某科技有限公司",
+                             "organization": "山东某某科技有限公司",
                              "country": "CN", "serial_number": "91370100MA3C000000"},
     "encryption": {"common_name": "王五"},
 }
