@@ -21,8 +21,9 @@ serve: install
 	@TOKEN=$$($(BIN)/certledger token create --role admin --name make-serve-admin); \
 	echo; echo "Admin token (shown once): $$TOKEN"; echo; \
 	echo "Try:"; \
+	echo "  export TOKEN=$$TOKEN"; \
 	echo "  curl -s http://$(BIND)/ca/issuing-ca-chain.pem"; \
-	echo "  curl -s -H 'Authorization: Bearer $$TOKEN' http://$(BIND)/api/v1/certificates/00000000-0000-0000-0000-000000000000"; \
+	echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" http://$(BIND)/api/v1/certificates/<id>"; \
 	echo "The README walks through apply -> approve -> issue -> openssl verify."; echo
 	$(BIN)/certledger serve --bind $(BIND)
 
