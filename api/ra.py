@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, request, url_for
 
 from api.auth import current_actor, require
 from api.errors import ApiError
-from api.views import certificate_view
+from api.views import certificate_view, pair_view
 from ca.service import CAService
 from domain.actors import Role
 from domain.reasons import RevocationReason
@@ -53,6 +53,26 @@ def _id(value: str) -> UUID:
             from None
 
 
+def _pair_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ApiError(404, "pair_not_found", f"no certificate pair {value}") from None
+
+
+def _csr(data: dict[str, Any], key: str) -> str:
+    if not isinstance(data[key], str):
+        raise ApiError(400, "bad_csr", f"{key} must be PEM text")
+    return data[key]  # type: ignore[no-any-return]
+
+
+def _issuer(data: dict[str, Any]) -> str | None:
+    issuer = data.get("issuer")
+    if issuer is not None and not isinstance(issuer, str):
+        raise ApiError(400, "bad_field", "issuer must be a CA name")
+    return issuer
+
+
 def _optional_time(data: dict[str, Any], key: str) -> datetime | None:
     value = data.get(key)
     if value is None:
@@ -77,14 +97,9 @@ def _text(data: dict[str, Any], key: str, limit: int = 1000) -> str:
 @require(PORTAL, OFFICER)
 def apply() -> Any:
     data = _body("profile", "csr", "subject")
-    if not isinstance(data["csr"], str):
-        raise ApiError(400, "bad_csr", "csr must be PEM text")
-    issuer = data.get("issuer")
-    if issuer is not None and not isinstance(issuer, str):
-        raise ApiError(400, "bad_field", "issuer must be a CA name")
     certificate_id = _service().apply(
-        current_actor(), profile=data["profile"], csr=data["csr"], subject=data["subject"],
-        issuer=issuer, validity_days=data.get("validity_days"),
+        current_actor(), profile=data["profile"], csr=_csr(data, "csr"), subject=data["subject"],
+        issuer=_issuer(data), validity_days=data.get("validity_days"),
         account_id=_text(data, "account_id", 200) or None)
     view = certificate_view(_service().get_certificate(certificate_id))
     return view, 201, {"Location": url_for("ra.get_certificate", certificate_id=view["id"])}
@@ -145,3 +160,48 @@ def resume(certificate_id: str) -> Any:
     data = _body()
     return certificate_view(_service().resume(current_actor(), _id(certificate_id),
                                               _text(data, "comment")))
+
+
+# ---- dual certificates (双证书): a signing and an encryption certificate as one pair ------
+
+
+@blueprint.post("/certificate-pairs")
+@require(PORTAL, OFFICER)
+def apply_pair() -> Any:
+    data = _body("signing_csr", "encryption_csr", "subject")
+    pair_id = _service().apply_pair(
+        current_actor(), signing_csr=_csr(data, "signing_csr"),
+        encryption_csr=_csr(data, "encryption_csr"), subject=data["subject"],
+        issuer=_issuer(data), validity_days=data.get("validity_days"),
+        signing_profile=data.get("signing_profile", "personal-signing"),
+        account_id=_text(data, "account_id", 200) or None)
+    view = pair_view(_service().get_pair(pair_id))
+    return view, 201, {"Location": url_for("ra.get_pair", pair_id=view["pair_id"])}
+
+
+@blueprint.get("/certificate-pairs/<pair_id>")
+@require(PORTAL, OFFICER, AUDITOR)
+def get_pair(pair_id: str) -> Any:
+    return pair_view(_service().get_pair(_pair_id(pair_id)))
+
+
+@blueprint.post("/certificate-pairs/<pair_id>/approve")
+@require(OFFICER)
+def approve_pair(pair_id: str) -> Any:
+    _body()
+    return pair_view(_service().approve_pair(current_actor(), _pair_id(pair_id)))
+
+
+@blueprint.post("/certificate-pairs/<pair_id>/reject")
+@require(OFFICER)
+def reject_pair(pair_id: str) -> Any:
+    data = _body("reason")
+    return pair_view(_service().reject_pair(current_actor(), _pair_id(pair_id),
+                                            _text(data, "reason")))
+
+
+@blueprint.post("/certificate-pairs/<pair_id>/issue")
+@require(PORTAL, OFFICER)
+def issue_pair(pair_id: str) -> Any:
+    _body()
+    return pair_view(_service().issue_pair(current_actor(), _pair_id(pair_id)))

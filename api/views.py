@@ -8,9 +8,10 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import load_der_x509_certificate
 
+from ca.service import CertificatePair
 from domain.certificate import Certificate
 
-__all__ = ["certificate_view", "pem"]
+__all__ = ["certificate_view", "pair_view", "pem"]
 
 
 def pem(der: bytes) -> str:
@@ -35,6 +36,12 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
         "updated_at": _time(certificate.modified_on),
         "version": certificate.version,
     }
+    if certificate.pair_id is not None:
+        view["pair"] = {"id": str(certificate.pair_id), "role": certificate.pair_role,
+                        "partner_id": str(certificate.pair_partner_id)}
+        view["key_source"] = certificate.key_source
+    if certificate.csr_signer_id is not None:
+        view["csr_signer_id"] = certificate.csr_signer_id
     if certificate.rejection_reason:
         view["rejection_reason"] = certificate.rejection_reason
     if certificate.serial_number is not None and certificate.certificate_der:
@@ -49,3 +56,8 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
                               "revocation_time": _time(certificate.revocation_time),
                               "invalidity_date": _time(certificate.invalidity_date)}
     return view
+
+
+def pair_view(pair: CertificatePair) -> dict[str, Any]:
+    return {"pair_id": str(pair.pair_id), "signing": certificate_view(pair.signing),
+            "encryption": certificate_view(pair.encryption)}

@@ -11,7 +11,8 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from asn1crypto import csr, keys
+from asn1crypto import algos, csr, keys
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -22,6 +23,10 @@ from domain.errors import InvalidRequest
 __all__ = ["CheckedRequest", "check_request", "decode_pem_or_der", "MAX_CSR_BYTES"]
 
 MAX_CSR_BYTES = 16 * 1024
+_EMPTY_SM2_ID = (
+    "the CSR's SM2 signature was made with an empty signer ID (OpenSSL's default without "
+    f"-sigopt); this CA accepts only the default ID {DEFAULT_SM2_ID.decode()}: make the request "
+    f"again with '-sigopt distid:{DEFAULT_SM2_ID.decode()}'")
 _PEM = re.compile(r"-----BEGIN (NEW )?CERTIFICATE REQUEST-----(.+?)-----END (NEW )?CERTIFICATE "
                   r"REQUEST-----", re.S)
 
@@ -46,8 +51,15 @@ def decode_pem_or_der(data: str | bytes) -> bytes:
     return bytes(data)
 
 
-def check_request(data: str | bytes, *, accept_empty_sm2_id: bool = False) -> CheckedRequest:
-    """Parse a CSR (PEM text or DER bytes) and check it; raise InvalidRequest if it is no good."""
+def check_request(data: str | bytes, *, accept_empty_sm2_id: bool = False,
+                  sm2_signer_id: bytes | None = None) -> CheckedRequest:
+    """Parse a CSR (PEM text or DER bytes) and check it; raise InvalidRequest if it is no good.
+
+    An SM2 request must verify with the GM/T 0009 default signer ID "1234567812345678", or
+    with the empty ID (what OpenSSL uses without ``-sigopt distid:...``) when
+    ``accept_empty_sm2_id``. ``sm2_signer_id`` pins the one ID to try instead (the one
+    that verified when the application was recorded).
+    """
     der = decode_pem_or_der(data)
     if len(der) > MAX_CSR_BYTES:
         raise _bad(f"the CSR is larger than {MAX_CSR_BYTES} bytes")
@@ -65,14 +77,30 @@ def check_request(data: str | bytes, *, accept_empty_sm2_id: bool = False) -> Ch
     if info["version"].native != "v1":
         raise _bad("the CSR version must be v1 (0)")
     algorithm = _key_algorithm(spki)
-    ids = (DEFAULT_SM2_ID, b"") if accept_empty_sm2_id else (DEFAULT_SM2_ID,)
+    if sm2_signer_id is not None:
+        ids: tuple[bytes, ...] = (sm2_signer_id,)
+    else:
+        ids = (DEFAULT_SM2_ID, b"") if accept_empty_sm2_id else (DEFAULT_SM2_ID,)
     try:
         signer_id = verify_signature(spki, signature_algorithm, signature, message, sm2_ids=ids)
     except SignatureError as exc:
+        if algorithm is KeyAlgorithm.SM2 and b"" not in ids and _verifies_with_empty_id(
+                spki, signature_algorithm, signature, message):
+            raise InvalidRequest(_EMPTY_SM2_ID, code="sm2_empty_signer_id") from None
         raise InvalidRequest(f"the CSR's signature does not verify (no proof of possession): "
                              f"{exc}", code="bad_csr_signature") from None
     return CheckedRequest(der=der, public_key_info=spki, key_algorithm=algorithm,
                           sm2_signer_id=signer_id)
+
+
+def _verifies_with_empty_id(spki: keys.PublicKeyInfo,
+                            signature_algorithm: algos.SignedDigestAlgorithm, signature: bytes,
+                            message: bytes) -> bool:
+    try:
+        verify_signature(spki, signature_algorithm, signature, message, sm2_ids=(b"",))
+    except SignatureError:
+        return False
+    return True
 
 
 def _key_algorithm(spki: keys.PublicKeyInfo) -> KeyAlgorithm:
@@ -94,7 +122,7 @@ def _key_algorithm(spki: keys.PublicKeyInfo) -> KeyAlgorithm:
         return KeyAlgorithm.SM2
     try:
         public_key = serialization.load_der_public_key(spki.dump())
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # e.g. an unknown named curve
         raise InvalidRequest("the CSR's public key is not a valid key of a supported type "
                              "(RSA, ECDSA P-256/P-384, Ed25519, SM2)",
                              code="weak_or_bad_key") from None

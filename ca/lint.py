@@ -9,18 +9,34 @@ import threading
 from functools import cache
 from typing import Any
 
+from asn1crypto import x509 as asn1_x509
 from pkilint import loader, pkix
 from pkilint.pkix import certificate, crl, extension, name, ocsp
 from pkilint.validation import ValidationFindingSeverity
 
-__all__ = ["lint_certificate", "lint_crl", "lint_ocsp_response", "SM2_TOLERATED_FINDINGS"]
+from ca.algorithms import SM2_CURVE_OID
+
+__all__ = ["lint_certificate", "lint_crl", "lint_ocsp_response", "SM2_TOLERATED_FINDINGS",
+           "tolerated_findings"]
 
 _BLOCKING = {ValidationFindingSeverity.ERROR, ValidationFindingSeverity.FATAL}
 _lock = threading.Lock()
 
 # pkilint (0.13) has no SM2 tables; findings it raises only because it does not
-# know the Chinese OIDs are listed here with the reason (see README, "SM2").
-SM2_TOLERATED_FINDINGS: frozenset[str] = frozenset()
+# know the Chinese OIDs are listed here with the reason (see docs/sm2.md). They are
+# tolerated only in a certificate whose subject key is an SM2 key (id-ecPublicKey on
+# curve 1.2.156.10197.1.301): every entry is about what an SM2 key may do.
+SM2_TOLERATED_FINDINGS: frozenset[str] = frozenset({
+    # RFC 8813 §3 forbids keyEncipherment and dataEncipherment for id-ecPublicKey keys,
+    # because ECDSA and ECDH keys cannot encipher; pkilint applies it to every
+    # id-ecPublicKey key, whatever the curve. An SM2 key can: SM2 public key encryption
+    # (GB/T 32918.4) enciphers directly, and GM/T 0015 gives the encryption certificate of
+    # an SM2 dual pair (双证书) keyEncipherment, dataEncipherment and keyAgreement.
+    # pkilint allows every other key usage bit for EC keys, so this code stands for
+    # exactly those two bits and tolerating it lets nothing else through.
+    "pkix.key_usage_value_prohibited_for_ec",
+})
+_EC_PUBLIC_KEY_OID = "1.2.840.10045.2.1"
 
 
 @cache
@@ -56,12 +72,28 @@ def _decoders() -> list[Any]:
             pkix.create_extension_decoder(extension.EXTENSION_MAPPINGS)]
 
 
-def _blocking(results: Any) -> list[str]:
+def tolerated_findings(der: bytes) -> frozenset[str]:
+    """Finding codes not held against this certificate: the SM2 ones if its key is SM2."""
+    return SM2_TOLERATED_FINDINGS if _subject_key_is_sm2(der) else frozenset()
+
+
+def _subject_key_is_sm2(der: bytes) -> bool:
+    try:
+        tbs = asn1_x509.Certificate.load(der)["tbs_certificate"]
+        algorithm = tbs["subject_public_key_info"]["algorithm"]
+        parameters = algorithm["parameters"]
+        return (algorithm["algorithm"].dotted == _EC_PUBLIC_KEY_OID
+                and parameters.name == "named" and parameters.chosen.dotted == SM2_CURVE_OID)
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
+def _blocking(results: Any, tolerated: frozenset[str] = frozenset()) -> list[str]:
     found = []
     for result in results:
         for description in result.finding_descriptions:
             if description.finding.severity in _BLOCKING \
-                    and description.finding.code not in SM2_TOLERATED_FINDINGS:
+                    and description.finding.code not in tolerated:
                 detail = f": {description.message}" if description.message else ""
                 found.append(f"{description.finding.severity.name} "
                              f"{description.finding.code}{detail}")
@@ -71,8 +103,9 @@ def _blocking(results: Any) -> list[str]:
 def lint_certificate(der: bytes) -> list[str]:
     """ERROR/FATAL findings of pkilint's RFC 5280 certificate linter (empty list: clean)."""
     document = loader.RFC5280CertificateDocumentLoader().load_der_document(der, "certificate")
+    tolerated = tolerated_findings(der)
     with _lock:
-        return _blocking(_certificate_validator().validate(document.root))
+        return _blocking(_certificate_validator().validate(document.root), tolerated)
 
 
 def lint_crl(der: bytes) -> list[str]:

@@ -33,16 +33,18 @@ class Profile:
     key_algorithms: frozenset[KeyAlgorithm] = field(default=_ALL_KEYS)
     # RSA keys also encipher (TLS key transport); other keys only sign
     rsa_key_usage_extra: frozenset[str] = frozenset()
-    encryption: bool = False                # the encryption half of an SM2 dual pair
+    encryption: bool = False                # the encryption half of a dual pair (双证书)
 
     def key_usage_for(self, algorithm: KeyAlgorithm) -> frozenset[str]:
         if algorithm.is_rsa:
-            return self.key_usage | self.rsa_key_usage_extra
+            # RFC 4055 §1.2: an RSA key enciphers or signs; it never agrees keys
+            return (self.key_usage | self.rsa_key_usage_extra) - {"key_agreement"}
         if algorithm is KeyAlgorithm.ED25519:
             return self.key_usage - {"key_encipherment", "data_encipherment", "key_agreement"}
         if algorithm.is_ecdsa:
             # RFC 8813 §3: an EC key never enciphers; it may agree keys (ECDH)
             return self.key_usage - {"key_encipherment", "data_encipherment"}
+        # SM2 keys sign, agree keys and encipher (SM2 encryption, GB/T 32918.4; GM/T 0015)
         return self.key_usage
 
     def check_subject(self, subject: dict[str, Any]) -> None:
@@ -94,7 +96,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             key_usage=frozenset({"digital_signature"}), extended_key_usage=("server_auth",),
             required_subject=("dns_names",), default_validity_days=90, max_validity_days=398,
             rsa_key_usage_extra=frozenset({"key_encipherment"})),
-    Profile("encryption", "the encryption half of an SM2 dual-certificate pair (加密证书)",
+    Profile("encryption", "the encryption half of a dual-certificate pair (加密证书)",
             key_usage=frozenset({"key_encipherment", "data_encipherment", "key_agreement"}),
             extended_key_usage=(), required_subject=("common_name",),
             default_validity_days=365, max_validity_days=3 * 366, encryption=True,

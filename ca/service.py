@@ -4,6 +4,8 @@ Each command loads an aggregate, calls one method, and saves. A save that loses
 a race (the library's IntegrityError: somebody appended first, or a serial is
 taken) is retried after a reload, so the rule is checked again against the
 winner's state; a rule broken then is a domain error (409), never a lost event.
+Pair commands (dual certificates, 双证书) do the same on both halves of a pair and
+save both in one call, so a pair never ends up half approved or half issued.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-from uuid import UUID
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
 from asn1crypto import x509
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -21,7 +23,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ca.algorithms import KeyAlgorithm
-from ca.csr import check_request
+from ca.csr import CheckedRequest, check_request
 from ca.issuance import (Issuer, PublicUrls, issue_certificate, new_serial_number,
                          self_signed_certificate)
 from ca.keystore import KeyStore
@@ -30,14 +32,15 @@ from ca.persistence import BytesAsBase64, event_store_environment
 from ca.profiles import PROFILES, get_profile
 from domain.actors import Actor
 from domain.authority import CertificateAuthority
-from domain.certificate import Certificate, Status
+from domain.certificate import ENCRYPTION, SIGNING, Certificate, Status
 from domain.claims import SerialClaim
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.reasons import RevocationReason
 
-__all__ = ["CAService", "ServiceSettings", "Clock", "utc_now"]
+__all__ = ["CAService", "CertificatePair", "ServiceSettings", "Clock", "utc_now"]
 
 Clock = Callable[[], datetime]
+_T = TypeVar("_T")
 _MAX_ATTEMPTS = 8
 
 
@@ -53,6 +56,19 @@ class ServiceSettings:
     default_issuer: str = "issuing-ca"
     accept_empty_sm2_id: bool = False   # OpenSSL signs SM2 CSRs with an empty ID by default
     lint: bool = True
+
+
+@dataclass(frozen=True)
+class CertificatePair:
+    """The two halves of a dual-certificate pair (双证书), as loaded together."""
+
+    pair_id: UUID
+    signing: Certificate
+    encryption: Certificate
+
+    @property
+    def halves(self) -> tuple[Certificate, Certificate]:
+        return self.signing, self.encryption
 
 
 class CAService(Application):
@@ -149,6 +165,17 @@ class CAService(Application):
               issuer: str | None = None, validity_days: int | None = None,
               account_id: str | None = None) -> UUID:
         """Record an application. Everything is checked before anything is recorded."""
+        certificate, _ = self._application(
+            actor, self.clock(), profile=profile, csr=csr, subject=subject, issuer=issuer,
+            validity_days=validity_days, account_id=account_id)
+        self.save(certificate)
+        return certificate.id
+
+    def _application(self, actor: Actor, at: datetime, *, profile: str, csr: str | bytes,
+                     subject: Any, issuer: str | None, validity_days: int | None,
+                     account_id: str | None, pair_id: UUID | None = None,
+                     pair_role: str | None = None) -> tuple[Certificate, CheckedRequest]:
+        """A checked, not yet saved application, and the request it was checked with."""
         chosen = get_profile(profile)
         clean_subject = normalise_subject(subject)
         chosen.check_subject(clean_subject)
@@ -158,47 +185,111 @@ class CAService(Application):
                                  code="profile_not_allowed")
         issuer_name = issuer or self.settings.default_issuer
         self.get_authority(issuer_name)
-        request = check_request(csr, accept_empty_sm2_id=self.settings.accept_empty_sm2_id)
-        chosen.check_key(request.key_algorithm)
+        request = _labelled(pair_role, lambda: check_request(
+            csr, accept_empty_sm2_id=self.settings.accept_empty_sm2_id))
+        _labelled(pair_role, lambda: chosen.check_key(request.key_algorithm))
         certificate = Certificate.apply_for(
-            actor=actor, at=self.clock(), issuer=issuer_name, profile=chosen.name,
+            actor=actor, at=at, issuer=issuer_name, profile=chosen.name,
             subject=clean_subject, csr_der=request.der,
             key_algorithm=request.key_algorithm.value, validity_days=days,
-            account_id=account_id)
-        self.save(certificate)
-        return certificate.id
+            account_id=account_id, pair_id=pair_id, pair_role=pair_role,
+            csr_signer_id=_signer_id_text(request.sm2_signer_id))
+        return certificate, request
+
+    def apply_pair(self, actor: Actor, *, signing_csr: str | bytes, encryption_csr: str | bytes,
+                   subject: Any, issuer: str | None = None, validity_days: int | None = None,
+                   account_id: str | None = None,
+                   signing_profile: str = "personal-signing") -> UUID:
+        """Apply for a dual-certificate pair (双证书); returns the pair id.
+
+        One subject, two key pairs, each from its own CSR of the applicant: a signing
+        certificate of ``signing_profile`` and an encryption certificate of profile
+        ``encryption``. Both Applied events are saved in one go, or neither.
+        """
+        chosen = get_profile(signing_profile)
+        if chosen.encryption or "digital_signature" not in chosen.key_usage:
+            raise InvalidRequest(f"profile {chosen.name} cannot be the signing half of a pair",
+                                 code="profile_not_allowed")
+        pair_id, at = uuid4(), self.clock()
+        common: dict[str, Any] = {"subject": subject, "issuer": issuer,
+                                  "validity_days": validity_days, "account_id": account_id,
+                                  "pair_id": pair_id}
+        signing, signing_request = self._application(
+            actor, at, profile=chosen.name, csr=signing_csr, pair_role=SIGNING, **common)
+        encryption, encryption_request = self._application(
+            actor, at, profile=_ENCRYPTION_PROFILE, csr=encryption_csr, pair_role=ENCRYPTION,
+            **common)
+        _check_pair_keys(signing_request, encryption_request)
+        self.save(signing, encryption)
+        return pair_id
+
+    def get_pair(self, pair_id: UUID) -> CertificatePair:
+        signing, encryption = (self._pair_half(pair_id, role) for role in (SIGNING, ENCRYPTION))
+        return CertificatePair(pair_id, signing, encryption)
+
+    def approve_pair(self, actor: Actor, pair_id: UUID) -> CertificatePair:
+        def approve(pair: CertificatePair) -> None:
+            at = self.clock()
+            for half in pair.halves:
+                half.approve(actor, at, pair_id=pair_id)
+
+        return self._update_pair(pair_id, approve)
+
+    def reject_pair(self, actor: Actor, pair_id: UUID, reason: str) -> CertificatePair:
+        _check_reason(reason)
+
+        def reject(pair: CertificatePair) -> None:
+            at = self.clock()
+            for half in pair.halves:
+                half.reject(actor, at, reason, pair_id=pair_id)
+
+        return self._update_pair(pair_id, reject)
+
+    def issue_pair(self, actor: Actor, pair_id: UUID) -> CertificatePair:
+        """Sign both halves; both Issued events and both serial claims are saved together."""
+
+        def sign(pair: CertificatePair) -> list[Aggregate]:
+            for half in pair.halves:  # both must be ready before either is signed
+                half.check_pair("issue", pair_id)
+                half.check_status("issue", Status.APPROVED)
+            at = self.clock()
+            return [self._sign(actor, half, at, pair_id=pair_id) for half in pair.halves]
+
+        return self._update_pair(pair_id, sign)
 
     def approve(self, actor: Actor, certificate_id: UUID) -> Certificate:
         return self._update(certificate_id, lambda c: c.approve(actor, self.clock()))
 
     def reject(self, actor: Actor, certificate_id: UUID, reason: str) -> Certificate:
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > 1000:
-            raise InvalidRequest("a rejection needs a reason of 1 to 1000 characters",
-                                 code="reason_required")
+        _check_reason(reason)
         return self._update(certificate_id, lambda c: c.reject(actor, self.clock(), reason))
 
     def issue(self, actor: Actor, certificate_id: UUID) -> Certificate:
         """Sign the approved application; the serial is claimed atomically with the event."""
 
         def sign(certificate: Certificate) -> list[Aggregate]:
-            certificate.check_status("issue", Status.APPROVED)
-            issuer = self.issuer(certificate.issuer)
-            request = check_request(certificate.csr_der, accept_empty_sm2_id=True)
-            serial = new_serial_number()
-            now = self.clock()
-            der, not_after = issue_certificate(
-                issuer, profile=PROFILES[certificate.profile], subject=certificate.subject,
-                public_key_info=request.public_key_info, key_algorithm=request.key_algorithm,
-                serial_number=serial, not_before=now, validity_days=certificate.validity_days,
-                urls=self.urls, lint=self.settings.lint)
-            certificate.issue(actor, now, serial_number=serial, not_before=now.replace(
-                microsecond=0), not_after=not_after, certificate_der=der,
-                csr_signer_id=request.sm2_signer_id.decode() if request.sm2_signer_id
-                is not None else None)
-            return [SerialClaim.claim(actor=actor, issuer=certificate.issuer,
-                                      serial_number=serial, certificate_id=certificate.id)]
+            return [self._sign(actor, certificate, self.clock())]
 
         return self._update(certificate_id, sign)
+
+    def _sign(self, actor: Actor, certificate: Certificate, now: datetime,
+              pair_id: UUID | None = None) -> SerialClaim:
+        """Sign one approved application, record Issued on it; returns its serial claim."""
+        certificate.check_pair("issue", pair_id)
+        certificate.check_status("issue", Status.APPROVED)
+        issuer = self.issuer(certificate.issuer)
+        request = _recheck(certificate)
+        serial = new_serial_number()
+        der, not_after = issue_certificate(
+            issuer, profile=PROFILES[certificate.profile], subject=certificate.subject,
+            public_key_info=request.public_key_info, key_algorithm=request.key_algorithm,
+            serial_number=serial, not_before=now, validity_days=certificate.validity_days,
+            urls=self.urls, lint=self.settings.lint)
+        certificate.issue(actor, now, serial_number=serial, not_before=now.replace(
+            microsecond=0), not_after=not_after, certificate_der=der,
+            csr_signer_id=_signer_id_text(request.sm2_signer_id), pair_id=pair_id)
+        return SerialClaim.claim(actor=actor, issuer=certificate.issuer, serial_number=serial,
+                                 certificate_id=certificate.id)
 
     def revoke(self, actor: Actor, certificate_id: UUID, reason: RevocationReason,
                invalidity_date: datetime | None = None, comment: str = "") -> Certificate:
@@ -234,3 +325,71 @@ class CAService(Application):
             return certificate
         raise Conflict("the certificate is changing too fast; try again", code="busy")
 
+    def _pair_half(self, pair_id: UUID, role: str) -> Certificate:
+        try:
+            half: object = self.repository.get(Certificate.pair_member_id(pair_id, role))
+        except AggregateNotFoundError:
+            half = None
+        if not isinstance(half, Certificate) or half.pair_id != pair_id:
+            raise NotFound(f"no certificate pair {pair_id}", code="pair_not_found")
+        return half
+
+    def _update_pair(self, pair_id: UUID,
+                     command: Callable[[CertificatePair], list[Aggregate] | None]
+                     ) -> CertificatePair:
+        """Like :meth:`_update`, for both halves of a pair: one save, both or neither."""
+        for _ in range(_MAX_ATTEMPTS):
+            pair = self.get_pair(pair_id)
+            others = command(pair) or []
+            try:
+                self.save(*pair.halves, *others)
+            except IntegrityError:
+                continue  # lost a race: reload and check the rules again
+            return pair
+        raise Conflict("the certificate pair is changing too fast; try again", code="busy")
+
+
+_ENCRYPTION_PROFILE = "encryption"
+
+
+def _check_reason(reason: object) -> None:
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 1000:
+        raise InvalidRequest("a rejection needs a reason of 1 to 1000 characters",
+                             code="reason_required")
+
+
+def _signer_id_text(signer_id: bytes | None) -> str | None:
+    """The SM2 signer ID as recorded in events (it is ASCII: the default ID or empty)."""
+    return signer_id.decode("ascii") if signer_id is not None else None
+
+
+def _recheck(certificate: Certificate) -> CheckedRequest:
+    """Check the recorded CSR again, with the SM2 signer ID that verified when it was applied
+    for (so a later change of ``accept_empty_sm2_id`` does not change the outcome)."""
+    if certificate.csr_signer_id is None:  # not SM2, or recorded before the ID was
+        return check_request(certificate.csr_der, accept_empty_sm2_id=True)
+    return check_request(certificate.csr_der,
+                         sm2_signer_id=certificate.csr_signer_id.encode("ascii"))
+
+
+def _check_pair_keys(signing: CheckedRequest, encryption: CheckedRequest) -> None:
+    """The halves of a pair have their own key pairs, of the same algorithm."""
+    if signing.key_algorithm is not encryption.key_algorithm:
+        raise InvalidRequest(
+            f"the two keys of a pair must be of one algorithm; the signing key is "
+            f"{signing.key_algorithm.value}, the encryption key "
+            f"{encryption.key_algorithm.value}", code="pair_keys_mismatch")
+    if signing.public_key_info.dump() == encryption.public_key_info.dump():
+        raise InvalidRequest("the signing and the encryption certificate of a pair need two "
+                             "different key pairs; both CSRs carry the same key",
+                             code="pair_keys_identical")
+
+
+def _labelled(label: str | None, check: Callable[[], _T]) -> _T:
+    """Run ``check``; an InvalidRequest it raises names the pair half (which CSR) if any."""
+    try:
+        return check()
+    except InvalidRequest as exc:
+        if label is None:
+            raise
+        raise InvalidRequest(f"{label}_csr: {exc.message}", code=exc.code) from None

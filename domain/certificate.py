@@ -9,6 +9,11 @@ States::
     APPLIED ──approve──▶ APPROVED ──issue──▶ ISSUED ◀──resume── SUSPENDED
        │                                       │ └──suspend──────▶ │
        └─reject─▶ REJECTED                     └──revoke──▶ REVOKED ◀┘
+
+Dual certificates (双证书): a signing and an encryption certificate for one subject are two
+Certificate aggregates whose Applied events carry the same pair id; each one's id is
+derived from the pair id and its role, and the pair is approved, rejected and issued as one
+(both aggregates saved together), never half by half.
 """
 
 from __future__ import annotations
@@ -16,16 +21,24 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
-from domain.topics import stable_topics
 from domain.errors import IllegalTransition
 from domain.reasons import RevocationReason
+from domain.topics import stable_topics
 
-__all__ = ["Certificate", "Status"]
+__all__ = ["Certificate", "Status", "PAIR_ROLES", "SIGNING", "ENCRYPTION", "APPLICANT_CSR"]
+
+# Dual certificates (双证书): one subject, two certificates, two key pairs, one pair id.
+SIGNING = "signing"
+ENCRYPTION = "encryption"
+PAIR_ROLES = (SIGNING, ENCRYPTION)
+# Where the certified key pair comes from. Only the applicant's own CSR for now; an
+# encryption key escrowed by a key management centre (KMC) would be another source.
+APPLICANT_CSR = "applicant-csr"
 
 
 class Status(enum.Enum):
@@ -52,6 +65,11 @@ class Certificate(Aggregate, created_event_name="Applied"):
         validity_days: int
         account_id: str | None
         predecessor_id: UUID | None
+        # Added later, with defaults, so events stored before them still decode.
+        pair_id: UUID | None = None         # dual certificates: the pair both halves share
+        pair_role: str | None = None        # "signing" or "encryption" within the pair
+        key_source: str = APPLICANT_CSR     # who made the key pair (room for KMC escrow)
+        csr_signer_id: str | None = None    # SM2 only: the signer ID that verified the CSR
 
     class Approved(Aggregate.Event):
         TOPIC = "certledger:Certificate.Approved:v1"
@@ -128,7 +146,9 @@ class Certificate(Aggregate, created_event_name="Applied"):
     def __init__(self, *, actor_id: str, actor_role: str, issuer: str, profile: str,
                  subject: dict[str, Any], csr_der: bytes, key_algorithm: str,
                  validity_days: int, account_id: str | None,
-                 predecessor_id: UUID | None) -> None:
+                 predecessor_id: UUID | None, pair_id: UUID | None = None,
+                 pair_role: str | None = None, key_source: str = APPLICANT_CSR,
+                 csr_signer_id: str | None = None) -> None:
         self.applied_by = actor_id
         self.issuer = issuer
         self.profile = profile
@@ -138,6 +158,10 @@ class Certificate(Aggregate, created_event_name="Applied"):
         self.validity_days = validity_days
         self.account_id = account_id
         self.predecessor_id = predecessor_id
+        self.pair_id = pair_id
+        self.pair_role = pair_role
+        self.key_source = key_source
+        self.csr_signer_id = csr_signer_id
         self.status = Status.APPLIED
         self.rejection_reason: str | None = None
         self.serial_number: int | None = None
@@ -155,24 +179,51 @@ class Certificate(Aggregate, created_event_name="Applied"):
     def apply_for(cls, *, actor: Actor, at: datetime, issuer: str, profile: str,
                   subject: dict[str, Any], csr_der: bytes, key_algorithm: str,
                   validity_days: int, account_id: str | None = None,
-                  predecessor_id: UUID | None = None) -> Certificate:
-        return cls._create(cls.Applied, timestamp=at, actor_id=actor.id,
+                  predecessor_id: UUID | None = None, pair_id: UUID | None = None,
+                  pair_role: str | None = None, key_source: str = APPLICANT_CSR,
+                  csr_signer_id: str | None = None) -> Certificate:
+        """A new application. A half of a pair gets the id derived from the pair and its role."""
+        if (pair_id is None) != (pair_role is None) or pair_role not in (None, *PAIR_ROLES):
+            raise ValueError(f"a pair member needs a pair id and a role "
+                             f"({' or '.join(PAIR_ROLES)})")
+        certificate_id = cls.pair_member_id(pair_id, pair_role) if pair_id and pair_role \
+            else None
+        return cls._create(cls.Applied, id=certificate_id, timestamp=at, actor_id=actor.id,
                            actor_role=actor.role.value, issuer=issuer, profile=profile,
                            subject=subject, csr_der=csr_der, key_algorithm=key_algorithm,
                            validity_days=validity_days, account_id=account_id,
-                           predecessor_id=predecessor_id)
+                           predecessor_id=predecessor_id, pair_id=pair_id,
+                           pair_role=pair_role, key_source=key_source,
+                           csr_signer_id=csr_signer_id)
 
-    def approve(self, actor: Actor, at: datetime) -> None:
+    @staticmethod
+    def pair_member_id(pair_id: UUID, role: str) -> UUID:
+        """The id of the ``role`` half of pair ``pair_id``: the pair id locates both halves."""
+        return uuid5(pair_id, role)
+
+    @property
+    def pair_partner_id(self) -> UUID | None:
+        """The other half of this certificate's pair (None if it is not in a pair)."""
+        if self.pair_id is None:
+            return None
+        return self.pair_member_id(self.pair_id,
+                                   ENCRYPTION if self.pair_role == SIGNING else SIGNING)
+
+    def approve(self, actor: Actor, at: datetime, *, pair_id: UUID | None = None) -> None:
+        self.check_pair("approve", pair_id)
         self.check_status("approve", Status.APPLIED)
         self.trigger_event(self.Approved, timestamp=at, **_who(actor))
 
-    def reject(self, actor: Actor, at: datetime, reason: str) -> None:
+    def reject(self, actor: Actor, at: datetime, reason: str, *,
+               pair_id: UUID | None = None) -> None:
+        self.check_pair("reject", pair_id)
         self.check_status("reject", Status.APPLIED)
         self.trigger_event(self.Rejected, timestamp=at, reason=reason, **_who(actor))
 
     def issue(self, actor: Actor, at: datetime, *, serial_number: int, not_before: datetime,
               not_after: datetime, certificate_der: bytes,
-              csr_signer_id: str | None = None) -> None:
+              csr_signer_id: str | None = None, pair_id: UUID | None = None) -> None:
+        self.check_pair("issue", pair_id)
         self.check_status("issue", Status.APPROVED)
         self.trigger_event(self.Issued, timestamp=at, serial_number=serial_number,
                            not_before=not_before, not_after=not_after,
@@ -203,6 +254,17 @@ class Certificate(Aggregate, created_event_name="Applied"):
                            invalidity_date=invalidity_date, comment=comment, **_who(actor))
 
     # ---- guards ---------------------------------------------------------------------------
+
+    def check_pair(self, command: str, pair_id: UUID | None) -> None:
+        """The halves of a pair are approved, rejected and issued together, as the pair."""
+        if self.pair_id == pair_id:
+            return
+        if self.pair_id is not None:
+            raise IllegalTransition(
+                f"this certificate is the {self.pair_role} half of pair {self.pair_id}: "
+                f"{command} the pair", code="pair_member")
+        raise IllegalTransition(f"this certificate is not part of pair {pair_id}",
+                                code="not_pair_member")
 
     def check_status(self, command: str, *allowed: Status) -> None:
         if self.status not in allowed:

@@ -12,8 +12,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
-from domain.topics import stable_topics
 from domain.ids import serial_claim_id
+from domain.topics import stable_topics
 
 __all__ = ["SerialClaim"]
 

@@ -7,9 +7,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
-from domain.topics import stable_topics
 from domain.errors import IllegalTransition
 from domain.ids import token_id
+from domain.topics import stable_topics
 
 __all__ = ["ApiToken"]
 

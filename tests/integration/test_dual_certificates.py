@@ -1,0 +1,249 @@
+"""Dual certificates (双证书) through the service, on SQLite and PostgreSQL.
+
+A signing and an encryption certificate for one subject, each with its own key
+pair from its own CSR, applied for, approved, rejected and issued as one pair:
+both aggregates are saved in one call, so the pair moves together or not at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from asn1crypto import x509
+
+from ca import sm2
+from ca.algorithms import KeyAlgorithm
+from ca.service import CAService, CertificatePair
+from domain.certificate import APPLICANT_CSR, Certificate, Status
+from domain.errors import IllegalTransition, InvalidRequest, NotFound
+from domain.reasons import RevocationReason
+from tests.conftest import ADMIN, OFFICER, PORTAL, build_service
+from tests.helpers import event_topics, make_csr
+from tests.integration.test_lifecycle import service_settings
+from tests.interop.test_sm2_certificates import csr_pem, sm2_csr, sm2_csr_der
+
+SUBJECT = {"common_name": "张三", "emails": ["zhang@example.cn"]}
+APPLIED = "certledger:Certificate.Applied:v1"
+APPROVED = "certledger:Certificate.Approved:v1"
+ISSUED = "certledger:Certificate.Issued:v1"
+CLAIMED = "certledger:SerialClaim.Claimed:v1"
+SIGNING_USAGE = {"digital_signature", "non_repudiation"}
+ENCRYPTION_USAGE = {
+    KeyAlgorithm.SM2: {"key_encipherment", "data_encipherment", "key_agreement"},
+    KeyAlgorithm.ECDSA_P256: {"key_agreement"},          # RFC 8813: EC keys never encipher
+    KeyAlgorithm.RSA_2048: {"key_encipherment", "data_encipherment"},  # RSA never agrees
+}
+
+
+def _csr(algorithm: KeyAlgorithm) -> str:
+    return sm2_csr() if algorithm is KeyAlgorithm.SM2 else make_csr(algorithm)[1]
+
+
+def _issuer_for(service: CAService, algorithm: KeyAlgorithm) -> str:
+    """The ECDSA fixture CA, or an SM2 hierarchy next to it for SM2 keys."""
+    if algorithm is not KeyAlgorithm.SM2:
+        return "issuing-ca"
+    service.establish_hierarchy(ADMIN, algorithm=KeyAlgorithm.SM2, root_name="sm2-root-ca",
+                                issuing_name="sm2-issuing-ca", organization="Test Org")
+    return "sm2-issuing-ca"
+
+
+def _apply_pair(service: CAService, algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256,
+                **overrides: Any) -> UUID:
+    issuer = overrides.pop("issuer", None) or _issuer_for(service, algorithm)
+    arguments = {"signing_csr": _csr(algorithm), "encryption_csr": _csr(algorithm),
+                 "subject": SUBJECT, "issuer": issuer, **overrides}
+    return service.apply_pair(PORTAL, **arguments)
+
+
+def _events(service: CAService, after: int = 0) -> list[Any]:
+    return [service.mapper.to_domain_event(n)
+            for n in service.recorder.select_notifications(start=after + 1, limit=10_000)]
+
+
+def _key_usage(der: bytes) -> set[str]:
+    return set(x509.Certificate.load(der).key_usage_value.native)
+
+
+@pytest.mark.parametrize("algorithm", [KeyAlgorithm.SM2, KeyAlgorithm.ECDSA_P256,
+                                       KeyAlgorithm.RSA_2048], ids=lambda a: a.value)
+def test_a_pair_is_applied_for_approved_and_issued_together(service: CAService,
+                                                           algorithm: KeyAlgorithm) -> None:
+    issuer = _issuer_for(service, algorithm)
+    before = len(event_topics(service))
+    pair_id = _apply_pair(service, algorithm, issuer=issuer)
+    service.approve_pair(OFFICER, pair_id)
+    pair = service.issue_pair(PORTAL, pair_id)
+
+    events = _events(service, before)
+    assert [type(e).TOPIC for e in events] == [APPLIED, APPLIED, APPROVED, APPROVED,
+                                                ISSUED, ISSUED, CLAIMED, CLAIMED]
+    applied = events[:2]
+    assert {e.pair_id for e in applied} == {pair_id}
+    assert [e.pair_role for e in applied] == ["signing", "encryption"]
+    assert [e.profile for e in applied] == ["personal-signing", "encryption"]
+    assert {e.key_source for e in applied} == {APPLICANT_CSR}
+    expected_id = "1234567812345678" if algorithm is KeyAlgorithm.SM2 else None
+    assert [e.csr_signer_id for e in events[4:6]] == [expected_id, expected_id]
+
+    signing, encryption = pair.halves
+    assert signing.pair_partner_id == encryption.id and encryption.pair_partner_id == signing.id
+    assert signing.status is encryption.status is Status.ISSUED
+    assert signing.serial_number != encryption.serial_number
+    assert _key_usage(signing.certificate_der) == SIGNING_USAGE
+    assert _key_usage(encryption.certificate_der) == ENCRYPTION_USAGE[algorithm]
+    assert service.get_pair(pair_id) == pair
+    assert build_service(service_settings(service)).get_pair(pair_id) == pair  # replayed
+
+
+def test_approving_a_pair_twice_is_a_conflict_with_one_approval_each(
+        service: CAService) -> None:
+    pair_id = _apply_pair(service)
+    service.approve_pair(OFFICER, pair_id)
+    before = event_topics(service)
+    with pytest.raises(IllegalTransition) as caught:
+        service.approve_pair(OFFICER, pair_id)
+    assert caught.value.code == "certificate_approved"
+    assert event_topics(service) == before
+    assert before.count(APPROVED) == 2  # one per certificate
+
+
+def test_two_officers_approving_at_once_one_wins(service: CAService) -> None:
+    pair_id = _apply_pair(service)
+    workers = [build_service(service_settings(service)) for _ in range(2)]
+    barrier = threading.Barrier(2, timeout=10)
+    for worker in workers:
+        original, first = worker.get_pair, {"done": False}
+
+        def held(pid: UUID, _original: Any = original,
+                 _first: dict[str, bool] = first) -> CertificatePair:
+            pair = _original(pid)
+            if not _first["done"]:  # both load the unapproved pair before either saves
+                _first["done"] = True
+                barrier.wait()
+            return pair
+
+        worker.get_pair = held  # type: ignore[method-assign]
+    outcomes: list[Any] = [None, None]
+
+    def run(index: int) -> None:
+        try:
+            outcomes[index] = workers[index].approve_pair(OFFICER, pair_id)
+        except Exception as exc:  # collected and asserted on below
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(type(o).__name__ for o in outcomes) == ["CertificatePair",
+                                                          "IllegalTransition"]
+    assert event_topics(service).count(APPROVED) == 2
+
+
+def test_a_rejected_pair_cannot_be_issued(service: CAService) -> None:
+    pair_id = _apply_pair(service)
+    pair = service.reject_pair(OFFICER, pair_id, "营业执照不清晰")
+    assert {h.status for h in pair.halves} == {Status.REJECTED}
+    assert {h.rejection_reason for h in pair.halves} == {"营业执照不清晰"}
+    with pytest.raises(IllegalTransition):
+        service.issue_pair(OFFICER, pair_id)
+    with pytest.raises(InvalidRequest):
+        service.reject_pair(OFFICER, pair_id, " ")
+
+
+def test_a_half_is_never_reviewed_or_issued_alone(service: CAService) -> None:
+    pair_id = _apply_pair(service)
+    signing = Certificate.pair_member_id(pair_id, "signing")
+    encryption = Certificate.pair_member_id(pair_id, "encryption")
+    before = event_topics(service)
+    for command in (lambda: service.approve(OFFICER, signing),
+                    lambda: service.reject(OFFICER, encryption, "no"),
+                    lambda: service.issue(OFFICER, signing)):
+        with pytest.raises(IllegalTransition) as caught:
+            command()
+        assert caught.value.code == "pair_member"
+    assert event_topics(service) == before
+    # once issued, each certificate lives its own life (revocation is per certificate)
+    service.approve_pair(OFFICER, pair_id)
+    service.issue_pair(OFFICER, pair_id)
+    service.revoke(OFFICER, encryption, RevocationReason.KEY_COMPROMISE)
+    assert service.get_certificate(signing).status is Status.ISSUED
+
+
+def test_pair_issuance_is_all_or_nothing(service: CAService,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    pair_id = _apply_pair(service)
+    service.approve_pair(OFFICER, pair_id)
+    before = event_topics(service)
+    original, calls = service._sign, []
+
+    def failing_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the HSM went away")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_sign", failing_second)
+    with pytest.raises(RuntimeError):
+        service.issue_pair(OFFICER, pair_id)
+    assert event_topics(service) == before
+    assert {h.status for h in service.get_pair(pair_id).halves} == {Status.APPROVED}
+
+
+@pytest.mark.parametrize(("signing", "encryption", "code", "needle"), [
+    ("same", "same", "pair_keys_identical", "different key pairs"),
+    (KeyAlgorithm.SM2, KeyAlgorithm.ECDSA_P256, "pair_keys_mismatch", "one algorithm"),
+    (KeyAlgorithm.SM2, "bad", "bad_csr_signature", "encryption_csr: "),
+    (KeyAlgorithm.ED25519, KeyAlgorithm.ED25519, "key_not_allowed", "encryption_csr: "),
+])
+def test_bad_pairs_are_refused_and_record_nothing(service: CAService, signing: Any,
+                                                  encryption: Any, code: str,
+                                                  needle: str) -> None:
+    damaged = bytearray(sm2_csr_der())
+    damaged[-2] ^= 0x01  # inside the signature's s
+    csrs = {"same": sm2_csr(sm2.generate_signer()), "bad": csr_pem(bytes(damaged))}
+    signing_csr = csrs.get(signing) or _csr(signing)
+    encryption_csr = csrs.get(encryption) or _csr(encryption)
+    before = event_topics(service)
+    with pytest.raises(InvalidRequest) as caught:
+        service.apply_pair(PORTAL, signing_csr=signing_csr, encryption_csr=encryption_csr,
+                           subject=SUBJECT)
+    assert caught.value.code == code, caught.value
+    assert needle in caught.value.message
+    assert event_topics(service) == before
+
+
+def test_profiles_of_a_pair(service: CAService) -> None:
+    pair_id = _apply_pair(service, signing_profile="organisation-signing",
+                          subject={"common_name": "某某公司", "organization": "某某公司",
+                                   "country": "CN"})
+    assert service.get_pair(pair_id).signing.profile == "organisation-signing"
+    for profile in ("encryption", "sub-ca", "nope"):
+        with pytest.raises(InvalidRequest):
+            _apply_pair(service, signing_profile=profile)
+    with pytest.raises(NotFound):
+        service.get_pair(uuid4())
+    with pytest.raises(NotFound):  # a certificate id is not a pair id
+        service.get_pair(Certificate.pair_member_id(pair_id, "signing"))
+
+
+def test_applications_recorded_before_pairs_existed_still_load(service: CAService,
+                                                               csr_pem: str) -> None:
+    """An Applied event stored without the fields added for pairs decodes with defaults."""
+    cid = service.apply(PORTAL, profile="personal-signing", csr=csr_pem, subject=SUBJECT)
+    notification = service.recorder.select_notifications(start=1, limit=10_000)[-1]
+    state = service.mapper.transcoder.decode(notification.state)
+    for added in ("pair_id", "pair_role", "key_source", "csr_signer_id"):
+        del state[added]
+    old = type(notification)(**{**vars(notification),
+                                "state": service.mapper.transcoder.encode(state)})
+    event = service.mapper.to_domain_event(old)
+    certificate = event.mutate(None)
+    assert certificate.id == cid and certificate.pair_id is None
+    assert certificate.key_source == APPLICANT_CSR and certificate.csr_signer_id is None
+    assert event.pair_id is None and event.key_source == APPLICANT_CSR
