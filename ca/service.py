@@ -20,12 +20,17 @@ from uuid import UUID, uuid4
 from asn1crypto import x509
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from ca.algorithms import KeyAlgorithm
 from ca.csr import CheckedRequest, check_request
-from ca.issuance import (Issuer, PublicUrls, issue_certificate, new_serial_number,
-                         self_signed_certificate)
+from ca.issuance import (
+    Issuer,
+    PublicUrls,
+    issue_certificate,
+    new_serial_number,
+    self_signed_certificate,
+)
 from ca.keystore import KeyStore
 from ca.names import normalise_subject
 from ca.persistence import BytesAsBase64, event_store_environment
@@ -85,7 +90,7 @@ class CAService(Application):
         self._issuers: dict[str, Issuer] = {}
         super().__init__(env=event_store_environment(settings.database_url, settings.data_dir))
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(BytesAsBase64())
 
@@ -130,7 +135,8 @@ class CAService(Application):
 
     def get_authority(self, name: str) -> CertificateAuthority:
         try:
-            authority = self.repository.get(CertificateAuthority.create_id(name))
+            authority: CertificateAuthority = self.repository.get(
+                CertificateAuthority.create_id(name))
         except AggregateNotFoundError:
             raise NotFound(f"no CA named {name!r}", code="ca_not_found") from None
         return authority  # type: ignore[no-any-return]
@@ -304,7 +310,7 @@ class CAService(Application):
 
     def get_certificate(self, certificate_id: UUID) -> Certificate:
         try:
-            aggregate = self.repository.get(certificate_id)
+            aggregate: Aggregate = self.repository.get(certificate_id)
         except AggregateNotFoundError:
             raise NotFound(f"no certificate or application {certificate_id}",
                            code="certificate_not_found") from None
