@@ -1,0 +1,62 @@
+"""No private key, passphrase or token plaintext ever reaches the event log.
+
+Every stored event is decoded and every value in it searched, in raw, hex and
+base64 forms, for the CA private scalars, the key passphrase and the API token.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ca.access import create_token
+from ca.service import CAService
+from domain.actors import Role
+from tests.conftest import ADMIN, OFFICER, PASSPHRASE, PORTAL
+
+
+def _values(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [v for item in value.items() for part in item for v in _values(part)]
+    if isinstance(value, (list, tuple)):
+        return [v for item in value for v in _values(item)]
+    return [value]
+
+
+def _haystacks(service: CAService) -> tuple[list[bytes], str]:
+    blobs: list[bytes] = []
+    text: list[str] = []
+    for notification in service.recorder.select_notifications(start=1, limit=100_000):
+        blobs.append(notification.state)
+        event = service.mapper.to_domain_event(notification)
+        for value in _values(vars(event)):
+            if isinstance(value, bytes):
+                blobs.append(value)
+                text.append(value.hex())
+            else:
+                text.append(str(value))
+    return blobs, "\n".join(text)
+
+
+def test_event_log_holds_no_secret(service: CAService, csr_pem: str) -> None:
+    token = create_token(service, ADMIN, name="portal-1", role=Role.APPLICANT_PORTAL)
+    cid = service.apply(PORTAL, profile="tls-server", csr=csr_pem,
+                        subject={"dns_names": ["a.example.cn"]})
+    service.approve(OFFICER, cid)
+    service.issue(OFFICER, cid)
+
+    blobs, text = _haystacks(service)
+    scalars = []
+    for name in ("root-ca", "issuing-ca"):
+        signer: Any = service.keystore.load(service.get_authority(name).key_ref)
+        scalars.append(signer._key.private_numbers().private_value.to_bytes(32, "big"))
+    assert scalars and all(len(s) == 32 for s in scalars)
+    for secret in [*scalars, PASSPHRASE, token.encode()]:
+        assert not any(secret in blob for blob in blobs)
+        assert secret.hex() not in text
+        assert secret.decode("latin-1") not in text
+        for shift in range(3):  # any base64 alignment of the secret
+            chunk = base64.b64encode(secret[shift:])[4:-4].decode()
+            assert chunk not in text and not any(chunk.encode() in b for b in blobs)
+    public = service.issuer("issuing-ca").signer.public_key_info()["public_key"].contents[1:]
+    assert public.hex() in text, "the search finds what is there (a public key is)"
