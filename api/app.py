@@ -16,8 +16,9 @@ __all__ = ["create_app"]
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` may carry ``SERVICE`` (a ready CAService, as tests pass)
     and ``SETTINGS``; without them both come from the environment."""
-    from api import public, ra
+    from api import crl, ocsp, public, ra
     from api.bootstrap import bootstrap
+    from api.readmodels import install as install_read_models
 
     app = Flask("certledger")
     app.config.update(config or {})
@@ -29,5 +30,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(ra.blueprint)
     app.register_blueprint(public.blueprint)
+    app.register_blueprint(ocsp.blueprint)
+    app.register_blueprint(crl.blueprint)
+    install_read_models(app, service)  # migrations; runner + CRL schedule unless disabled
     logging.getLogger("certledger").setLevel(logging.INFO)
     return app

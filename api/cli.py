@@ -1,4 +1,4 @@
-"""The ``certledger`` command: init, serve, token, events."""
+"""The ``certledger`` command: init, serve, token, events, migrate, projections, crl."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
@@ -51,13 +50,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     events.add_argument("--limit", type=int, default=1000)
     events.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    from api import cli_readmodels  # migrate, projections run|rebuild|status, crl publish
+
+    cli_readmodels.add_parsers(commands)
+    from api import ocsp_commands  # ocsp serve | rotate | resign
+
+    ocsp_commands.add_parser(commands)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:
-        return int(_COMMANDS[args.command](args, settings) or 0)
+        return int({**_COMMANDS, **cli_readmodels.COMMANDS}[args.command](args, settings) or 0)
     except Exception as exc:  # a clear line for people, not a traceback
-        from domain.errors import DomainError
         from ca.keystore import KeyStoreError
+        from domain.errors import DomainError
 
         if isinstance(exc, (DomainError, KeyStoreError, ValueError)):
             print(f"certledger: {exc}", file=sys.stderr)
@@ -183,7 +188,15 @@ def _describe(position: int, event: Any, *, as_json: bool) -> str:
             f"{event.originator_id} v{event.originator_version}  by {who}  {detail}")
 
 
-_COMMANDS = {"init": _init, "serve": _serve, "token": _token, "events": _events}
+def _ocsp(args: argparse.Namespace, settings: Settings) -> int:
+    from api import ocsp_commands
+
+    _use_demo_passphrase_if_present(settings)
+    return ocsp_commands.run(args, settings, lambda: _service(settings))
+
+
+_COMMANDS = {"init": _init, "serve": _serve, "token": _token, "events": _events,
+             "ocsp": _ocsp}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,13 +7,21 @@ database URL says ``postgresql://``.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.persistence import Transcoding
 
-__all__ = ["event_store_environment", "BytesAsBase64"]
+from domain.authority import CrlRecord
+
+__all__ = ["event_store_environment", "BytesAsBase64", "CrlRecordAsDict",
+           "event_store_setup_lock"]
+
+# same in every process that sets up this event store; distinct from the read models' lock
+_SETUP_LOCK_KEY = 0x43_45_52_54_45_56_54  # "CERTEVT"
 
 
 class BytesAsBase64(Transcoding):
@@ -27,6 +35,19 @@ class BytesAsBase64(Transcoding):
 
     def decode(self, data: str) -> bytes:
         return base64.b64decode(data)
+
+
+class CrlRecordAsDict(Transcoding):
+    """A CA's memory of an issued CRL, as it appears in CA snapshots."""
+
+    type = CrlRecord
+    name = "crl_record"
+
+    def encode(self, obj: CrlRecord) -> dict[str, Any]:
+        return dict(vars(obj))
+
+    def decode(self, data: dict[str, Any]) -> CrlRecord:
+        return CrlRecord(**data)
 
 
 def event_store_environment(database_url: str | None, data_dir: Path) -> dict[str, Any]:
@@ -53,3 +74,28 @@ def event_store_environment(database_url: str | None, data_dir: Path) -> dict[st
     if "schema" in query:
         env["POSTGRES_SCHEMA"] = query["schema"][0]
     return env
+
+
+@contextmanager
+def event_store_setup_lock(environment: dict[str, Any]) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while the event store's tables and functions are made.
+
+    eventsourcing creates them with ``CREATE ... IF NOT EXISTS`` / ``CREATE OR REPLACE``,
+    which PostgreSQL does not make safe against itself: two workers starting at once fail
+    with "tuple concurrently updated". SQLite needs nothing.
+    """
+    if environment.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
+        return
+    import psycopg
+
+    connection = psycopg.connect(
+        dbname=environment["POSTGRES_DBNAME"], host=environment["POSTGRES_HOST"],
+        port=environment["POSTGRES_PORT"], user=environment["POSTGRES_USER"],
+        password=environment["POSTGRES_PASSWORD"] or None, autocommit=True, connect_timeout=10)
+    with connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))

@@ -33,7 +33,12 @@ from ca.issuance import (
 )
 from ca.keystore import KeyStore
 from ca.names import normalise_subject
-from ca.persistence import BytesAsBase64, event_store_environment
+from ca.persistence import (
+    BytesAsBase64,
+    CrlRecordAsDict,
+    event_store_environment,
+    event_store_setup_lock,
+)
 from ca.profiles import PROFILES, get_profile
 from domain.actors import Actor
 from domain.authority import CertificateAuthority
@@ -80,6 +85,8 @@ class CAService(Application):
     """Commands on certificates and CAs. Nothing here touches HTTP."""
 
     name = "certledger"
+    # a CA gains two events per CRL publication; certificates stay short
+    snapshotting_intervals = {CertificateAuthority: 100}
 
     def __init__(self, settings: ServiceSettings, keystore: KeyStore,
                  clock: Clock = utc_now) -> None:
@@ -88,11 +95,14 @@ class CAService(Application):
         self.clock = clock
         self.urls = PublicUrls(settings.public_base_url)
         self._issuers: dict[str, Issuer] = {}
-        super().__init__(env=event_store_environment(settings.database_url, settings.data_dir))
+        environment = event_store_environment(settings.database_url, settings.data_dir)
+        with event_store_setup_lock(environment):
+            super().__init__(env=environment)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(BytesAsBase64())
+        transcoder.register(CrlRecordAsDict())
 
     # ---- CA hierarchy -------------------------------------------------------------------
 

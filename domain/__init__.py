@@ -10,8 +10,9 @@ from domain.certificate import Certificate, Status
 from domain.claims import SerialClaim
 from domain.errors import Conflict, DomainError, IllegalTransition, InvalidRequest, NotFound
 from domain.reasons import RevocationReason
+from domain.responder import OcspResponder
 from domain.tokens import ApiToken
 
 __all__ = ["Actor", "Role", "CertificateAuthority", "Certificate", "Status", "SerialClaim",
-           "ApiToken", "RevocationReason", "DomainError", "IllegalTransition", "Conflict",
-           "InvalidRequest", "NotFound"]
+           "ApiToken", "OcspResponder", "RevocationReason", "DomainError", "IllegalTransition",
+           "Conflict", "InvalidRequest", "NotFound"]

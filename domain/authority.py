@@ -1,19 +1,45 @@
-"""The CertificateAuthority aggregate: one CA (root or issuing), its key and certificate.
+"""The CertificateAuthority aggregate: one CA (root or issuing), its key and certificate,
+and the CRLs it has issued.
 
 Its id derives from its name, so a second ``init`` of the same name is a conflict.
+
+CRL numbers are allocated by recording :class:`CertificateAuthority.CrlIssued`: the event
+is saved at the aggregate's next version, so two publishers racing for one number cannot
+both succeed (the loser gets the library's IntegrityError, reloads and takes the next
+number). Each event also says what the CRL covered (the event-log position its entries
+reflect, their count and SHA-256), so an auditor can replay the log to that position and
+prove a CRL was complete.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
-from domain.topics import stable_topics
+from domain.errors import IllegalTransition
 from domain.ids import NAMESPACE
+from domain.topics import stable_topics
 
-__all__ = ["CertificateAuthority"]
+__all__ = ["CertificateAuthority", "CrlRecord", "FULL_CRL", "DELTA_CRL", "MAX_CRL_NUMBER"]
+
+FULL_CRL = "full"
+DELTA_CRL = "delta"
+MAX_CRL_NUMBER = (1 << 159) - 1  # 20 octets, positive (RFC 5280 §5.2.3)
+
+
+@dataclass(frozen=True)
+class CrlRecord:
+    """What the aggregate remembers of one issued CRL (the events hold the rest)."""
+
+    crl_number: int
+    kind: str
+    this_update: datetime
+    next_update: datetime
+    log_position: int
 
 
 @stable_topics("certledger:CertificateAuthority")
@@ -29,6 +55,43 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
         certificate_der: bytes
         parent: str | None  # None for a root
 
+    class CrlIssued(Aggregate.Event):
+        """A CRL was signed with ``crl_number`` (and is being published).
+
+        ``entries_sha256`` is the SHA-256 (hex) of the CRL's revokedCertificates
+        contents: the DER of every entry, concatenated in ascending serial-number order
+        (empty input when there are none), exactly as they appear in the signed CRL.
+        ``log_position`` is the event-log position whose state the entries reflect.
+        A full CRL with ``delta_base`` is the base that later delta CRLs amend
+        (their ``base_crl_number``), until the next base.
+        """
+
+        TOPIC = "certledger:CertificateAuthority.CrlIssued:v1"
+        actor_id: str
+        actor_role: str
+        crl_number: int
+        kind: str                     # "full" or "delta"
+        base_crl_number: int | None   # delta: the full CRL it amends; full: None
+        this_update: datetime
+        next_update: datetime
+        entry_count: int
+        entries_sha256: str
+        log_position: int
+        delta_base: bool
+
+        def apply(self, aggregate: CertificateAuthority) -> None:
+            record = CrlRecord(self.crl_number, self.kind, self.this_update, self.next_update,
+                               self.log_position)
+            aggregate.last_crl_number = self.crl_number
+            aggregate.last_crl_position = self.log_position
+            aggregate.crls_issued += 1
+            if self.kind == FULL_CRL:
+                aggregate.last_full_crl = record
+                if self.delta_base:
+                    aggregate.crl_base = record
+            else:
+                aggregate.last_delta_crl = record
+
     def __init__(self, *, actor_id: str, actor_role: str, name: str, key_algorithm: str,
                  key_ref: str, certificate_der: bytes, parent: str | None) -> None:
         self.name = name
@@ -36,6 +99,12 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
         self.key_ref = key_ref
         self.certificate_der = certificate_der
         self.parent = parent
+        self.last_crl_number = 0
+        self.last_crl_position = 0
+        self.crls_issued = 0
+        self.crl_base: CrlRecord | None = None
+        self.last_full_crl: CrlRecord | None = None
+        self.last_delta_crl: CrlRecord | None = None
 
     @staticmethod
     def create_id(name: str) -> UUID:
@@ -47,3 +116,35 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
         return cls._create(cls.Established, actor_id=actor.id, actor_role=actor.role.value,
                            name=name, key_algorithm=key_algorithm, key_ref=key_ref,
                            certificate_der=certificate_der, parent=parent)
+
+    def record_crl(self, actor: Actor, at: datetime, *, crl_number: int, kind: str,
+                   this_update: datetime, next_update: datetime, entry_count: int,
+                   entries_sha256: str, log_position: int, base_crl_number: int | None = None,
+                   delta_base: bool = False) -> None:
+        """Record a signed CRL. Numbers only go up; coverage never goes back in the log;
+        a delta amends the current base, which must be an earlier full CRL."""
+        if not self.last_crl_number < crl_number <= MAX_CRL_NUMBER:
+            raise IllegalTransition(f"CRL number {crl_number} is not above "
+                                    f"{self.last_crl_number}", code="crl_number_not_increasing")
+        if log_position < self.last_crl_position:
+            raise IllegalTransition("a CRL cannot cover less of the log than an earlier one",
+                                    code="crl_position_behind")
+        if next_update <= this_update:
+            raise IllegalTransition("nextUpdate must be after thisUpdate", code="crl_times")
+        if len(entries_sha256) != 64 or entry_count < 0:
+            raise IllegalTransition("a CRL record needs a SHA-256 and a count", code="crl_digest")
+        if kind == FULL_CRL:
+            if base_crl_number is not None:
+                raise IllegalTransition("a full CRL has no base", code="crl_base")
+        elif kind == DELTA_CRL:
+            if delta_base or self.crl_base is None or base_crl_number != self.crl_base.crl_number:
+                raise IllegalTransition("a delta CRL amends the current base CRL",
+                                        code="crl_base")
+        else:
+            raise IllegalTransition(f"unknown CRL kind {kind!r}", code="crl_kind")
+        self.trigger_event(self.CrlIssued, timestamp=at, actor_id=actor.id,
+                           actor_role=actor.role.value, crl_number=crl_number, kind=kind,
+                           base_crl_number=base_crl_number, this_update=this_update,
+                           next_update=next_update, entry_count=entry_count,
+                           entries_sha256=entries_sha256, log_position=log_position,
+                           delta_base=delta_base)

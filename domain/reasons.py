@@ -26,6 +26,10 @@ class RevocationReason(enum.IntEnum):
     @property
     def rfc_name(self) -> str:
         """The camelCase name RFC 5280 and OpenSSL use (``keyCompromise``)."""
+        if self is RevocationReason.REMOVE_FROM_CRL:
+            return "removeFromCRL"
+        if self in (RevocationReason.CA_COMPROMISE, RevocationReason.AA_COMPROMISE):
+            return f"{self.name[0].lower()}{self.name[1]}Compromise"  # cACompromise, aACompromise
         head, *rest = self.name.lower().split("_")
         return head + "".join(part.capitalize() for part in rest)
 

@@ -32,3 +32,7 @@ class ReadModel(ABC):
 
     def after_commit(self) -> None:  # noqa: B027 - optional hook
         """Called after a batch commits (e.g. to wake a CRL publisher)."""
+
+    def after_rollback(self) -> None:  # noqa: B027 - optional hook
+        """Called when a batch's transaction rolled back: forget what ``process`` noted
+        for ``after_commit`` (the batch will be processed again, here or elsewhere)."""

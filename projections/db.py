@@ -42,6 +42,13 @@ class _SQLiteTransaction:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._connection.execute(sql, tuple(params)).fetchall()
 
+    def iterate(self, sql: str, params: Sequence[Any] = (),
+                size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows in chunks of ``size``, so a large read never holds every row at once."""
+        cursor = self._connection.execute(sql, tuple(params))
+        while chunk := cursor.fetchmany(size):
+            yield chunk
+
 
 class _PostgresTransaction:
     def __init__(self, cursor: Any) -> None:
@@ -56,6 +63,16 @@ class _PostgresTransaction:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._cursor.execute(sql.replace("?", "%s"), tuple(params))
         return self._cursor.fetchall()
+
+    def iterate(self, sql: str, params: Sequence[Any] = (),
+                size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows in chunks of ``size`` (see the SQLite twin), through a server-side
+        cursor, so the client never buffers the whole result."""
+        with self._cursor.connection.cursor(name="certledger_iterate") as cursor:
+            cursor.itersize = size
+            cursor.execute(sql.replace("?", "%s"), tuple(params))
+            while chunk := cursor.fetchmany(size):
+                yield chunk
 
 
 class ReadModelDatabase:
@@ -110,6 +127,29 @@ class ReadModelDatabase:
                 connection.rollback()
                 raise
             connection.commit()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A read-only transaction whose reads all see one committed state.
+
+        For reads that must agree with each other (a tracked position and the rows it
+        covers) without blocking writers: SQLite's deferred transaction in WAL mode,
+        PostgreSQL's REPEATABLE READ. The object yielded also has ``iterate``.
+        """
+        connection = self._connection()
+        if self.dialect == "sqlite":
+            connection.execute("BEGIN")
+            try:
+                yield _SQLiteTransaction(connection)
+            finally:
+                connection.execute("ROLLBACK")
+        else:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    yield _PostgresTransaction(cursor)
+            finally:
+                connection.rollback()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read outside any write transaction."""

@@ -1,0 +1,69 @@
+"""``GET /crl/<ca>.crl`` and ``GET /crl/<ca>-delta.crl``: the CA's latest full and delta CRL.
+
+DER, ``application/pkix-crl``, at the URLs issued certificates name (ca.issuance.PublicUrls).
+A GET reads the latest signed CRL from the read-model store (the bytes are cached per
+CRL number); only when a CA has none yet, or its latest is past nextUpdate, is one
+signed on demand. Caching: ETag (CA, kind and CRL number: a number is never reused),
+Last-Modified = thisUpdate, Expires = nextUpdate and ``max-age`` until then, so
+conditional requests get 304.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from api.errors import ApiError, error_response
+from api.readmodels import EXTENSION, ReadModels
+from ca.publishing import CrlUnavailable, Publication
+from domain.authority import DELTA_CRL, FULL_CRL
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("crl", __name__)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_DELTA_SUFFIX = "-delta"
+
+
+def _read_models() -> ReadModels:
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def _resolve(name: str) -> tuple[str, str]:
+    """(CA, kind) for a file name. A CA named exactly so wins over a delta of another."""
+    publisher = _read_models().publisher
+    if _NAME.match(name) and publisher.knows(name):
+        return name, FULL_CRL
+    base = name.removesuffix(_DELTA_SUFFIX)
+    if base != name and _NAME.match(base) and publisher.knows(base):
+        return base, DELTA_CRL
+    raise ApiError(404, "ca_not_found", f"no CA or CRL named {name[:80]!r}")
+
+
+@blueprint.get("/crl/<name>.crl")
+def crl(name: str) -> Any:
+    issuer, kind = _resolve(name)
+    read_models = _read_models()
+    publication = read_models.publisher.current(issuer, kind)
+    return _response(publication, read_models.publisher.service.clock())
+
+
+def _response(publication: Publication, now: Any) -> Any:
+    response = Response(publication.der, mimetype="application/pkix-crl")
+    response.set_etag(f"{publication.issuer}-{publication.kind}-{publication.crl_number}")
+    response.last_modified = publication.this_update
+    response.expires = publication.next_update
+    response.cache_control.public = True
+    response.cache_control.no_transform = True
+    response.cache_control.max_age = max(0, int((publication.next_update - now)
+                                                .total_seconds()))
+    return response.make_conditional(request)
+
+
+@blueprint.errorhandler(CrlUnavailable)
+def _unavailable(exc: CrlUnavailable) -> Any:
+    response = error_response(503, exc.code, exc.message)
+    response.headers["Retry-After"] = "5"
+    return response

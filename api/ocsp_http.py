@@ -1,0 +1,108 @@
+"""OCSP over HTTP (RFC 6960 Appendix A, RFC 5019 §5–6): the rules both front ends share.
+
+- ``POST`` with the DER request as body. The Content-Type must be
+  ``application/ocsp-request`` (RFC 6960 A.1); a request without one is
+  accepted, any other type is refused with HTTP 415 (the body was not meant as
+  an OCSP request). A body over :data:`MAX_REQUEST_BYTES` is HTTP 413.
+- ``GET /ocsp/{base64 of the DER request}``: URL-encoded (``%2B``, ``%2F``,
+  ``%3D``) or not; a ``+`` turned into a space, URL-safe ``-``/``_`` and missing
+  padding are accepted too. Something that does not decode is malformedRequest.
+- Every OCSP outcome, errors included (malformedRequest, unauthorized, ...), is
+  HTTP 200 with an ``application/ocsp-response`` body: clients such as OpenSSL
+  read the OCSP status only from a 200.
+- Pre-signed responses carry RFC 5019 §6 caching headers: ``Cache-Control:
+  max-age=<seconds to nextUpdate>, public, no-transform, must-revalidate``,
+  ``ETag``, ``Last-Modified`` (thisUpdate) and ``Expires`` (nextUpdate); a GET
+  whose ``If-None-Match`` names the current ETag gets 304. Responses signed for
+  one request (nonce, several CertIDs) and errors are ``no-store``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from urllib.parse import unquote
+
+from ca.ocsp import ResponseStatus, error_response
+from projections.ocsp_query import Answer, OcspAnswers
+
+__all__ = ["Reply", "MAX_REQUEST_BYTES", "REQUEST_TYPE", "RESPONSE_TYPE", "post", "get",
+           "decode_get_path", "http_date"]
+
+MAX_REQUEST_BYTES = 16 * 1024  # 16 CertIDs with a nonce are < 2 KiB; a signed request more
+REQUEST_TYPE = "application/ocsp-request"
+RESPONSE_TYPE = "application/ocsp-response"
+_NO_STORE = [("Content-Type", RESPONSE_TYPE), ("Cache-Control", "no-store")]
+_MALFORMED = error_response(ResponseStatus.MALFORMED_REQUEST)
+_TEXT = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=4096)
+def http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
+
+
+def _reply(answer: Answer, *, not_modified: bool = False) -> Reply:
+    cache = answer.cache
+    if cache is None:
+        return Reply(200, answer.body, _NO_STORE)
+    max_age = max(0, cache.next_update - int(time.time()))
+    headers = [("Content-Type", RESPONSE_TYPE),
+               ("Cache-Control", f"max-age={max_age}, public, no-transform, must-revalidate"),
+               ("ETag", cache.etag), ("Last-Modified", http_date(cache.this_update)),
+               ("Expires", http_date(cache.next_update))]
+    if not_modified:
+        return Reply(304, b"", headers)
+    return Reply(200, answer.body, headers)
+
+
+def post(answers: OcspAnswers, content_type: str | None, body: bytes) -> Reply:
+    if content_type and content_type.split(";", 1)[0].strip().lower() != REQUEST_TYPE:
+        return Reply(415, f"send the request as {REQUEST_TYPE}\n".encode(),
+                     [("Content-Type", _TEXT)])
+    if len(body) > MAX_REQUEST_BYTES:
+        return too_large()
+    if not body:
+        return Reply(200, _MALFORMED, _NO_STORE)
+    return _reply(answers.answer(body))
+
+
+def get(answers: OcspAnswers, encoded: str, if_none_match: str | None = None) -> Reply:
+    request_der = decode_get_path(encoded)
+    if request_der is None:
+        return Reply(200, _MALFORMED, _NO_STORE)
+    answer = answers.answer(request_der)
+    etag = answer.cache.etag if answer.cache is not None else None
+    not_modified = bool(etag and if_none_match
+                        and etag in (tag.strip() for tag in if_none_match.split(",")))
+    return _reply(answer, not_modified=not_modified)
+
+
+def too_large() -> Reply:
+    return Reply(413, f"an OCSP request is at most {MAX_REQUEST_BYTES} bytes\n".encode(),
+                 [("Content-Type", _TEXT)])
+
+
+def decode_get_path(encoded: str) -> bytes | None:
+    """The DER request in a GET path segment (RFC 5019 §5), or None if it does not decode."""
+    text = unquote(encoded).replace(" ", "+").replace("-", "+").replace("_", "/")
+    text = text.replace("\r", "").replace("\n", "").replace("\t", "")
+    if not text or len(text) > MAX_REQUEST_BYTES * 4 // 3 + 4:
+        return None
+    text = text.rstrip("=")
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True) or None
+    except (binascii.Error, ValueError):
+        return None

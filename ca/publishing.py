@@ -1,0 +1,304 @@
+"""CRL publishing: full and delta CRLs signed from the read model's pre-encoded entries.
+
+One publication is a full CRL and a delta CRL of one CA, made from one snapshot of the
+CRL read model and signed with consecutive CRL numbers. The numbers are allocated by
+saving ``CertificateAuthority.CrlIssued`` events (both in one save): a publisher that
+loses the race to another gets the library's IntegrityError, takes a fresh snapshot and
+signs again with the next numbers, so no number is ever used twice and a higher number
+never covers less of the log. Nothing is published that pkilint calls ERROR or FATAL.
+
+Full CRLs carry freshestCRL (the delta URL). Deltas amend the *base*: the full CRL of
+the last scheduled publication (one per ``interval``), not every full CRL, so a relying
+party that caches the base until its nextUpdate can keep using fresh deltas with it.
+A delta lists every entry that changed after the base (revoked, put on hold, revoked
+after a hold) and a removeFromCRL entry for each certificate taken off hold since.
+
+Digest (``entries_sha256`` in the events): SHA-256 of the CRL's revokedCertificates
+contents, that is of the DER of every entry concatenated in ascending serial order
+(the order they are listed in), SHA-256 of nothing when there are none.
+:func:`entries_digest` recomputes it from a CRL, as an auditor would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError
+
+from ca import der
+from ca.crl import build_crl
+from ca.crl_schedule import CrlSettings
+from ca.issuance import Issuer
+from ca.lint import lint_crl
+from domain.actors import SYSTEM, Actor
+from domain.authority import DELTA_CRL, FULL_CRL, CertificateAuthority
+from domain.errors import Conflict, DomainError
+
+__all__ = ["CrlPublisher", "CrlSettings", "CrlSource", "CrlUnavailable", "EntrySnapshot",
+           "Publication", "entries_digest", "revoked_certificates", "revoked_span",
+           "split_entries"]
+
+log = logging.getLogger("certledger.crl")
+_ATTEMPTS = 8
+
+
+class CrlUnavailable(DomainError):
+    """No CRL can be served right now (read model behind, lint refused); HTTP 503."""
+
+    code = "crl_unavailable"
+
+
+@dataclass(frozen=True)
+class EntrySnapshot:
+    """The read model at one position: every entry, and what changed after a base.
+
+    ``entries`` are runs of DER entries joined in ascending serial order (their
+    concatenation is the full CRL's revokedCertificates contents), ``count`` entries in
+    all; ``changes`` are single entries, removeFromCRL ones included, ascending.
+    """
+
+    position: int
+    entries: Sequence[bytes]
+    count: int
+    changes: Sequence[bytes]
+    counts: Sequence[int] = ()  # entries in each run
+    epoch: int = 0  # the source's version: a rebuild of the read model changes it
+
+
+@dataclass(frozen=True)
+class Publication:
+    issuer: str
+    kind: str  # "full" or "delta"
+    crl_number: int
+    base_crl_number: int | None
+    this_update: datetime
+    next_update: datetime
+    log_position: int
+    entry_count: int
+    entries_sha256: str
+    der: bytes | None = None  # None when read without the bytes
+    # how it was built, which is how it is stored: the revokedCertificates contents as
+    # runs of entries, how many entries each run has, the source's epoch
+    runs: Sequence[bytes] = field(default=(), repr=False, compare=False)
+    run_counts: Sequence[int] = field(default=(), repr=False, compare=False)
+    epoch: int = field(default=0, repr=False, compare=False)
+
+
+class CrlSource(Protocol):
+    """Where entries come from and signed CRLs go (projections.crl_store.CrlStore)."""
+
+    def authorities(self) -> list[str]: ...
+
+    def snapshot(self, issuer: str, changes_since: int | None) -> EntrySnapshot: ...
+
+    def latest(self, issuer: str, kind: str, *, with_der: bool = True) -> Publication | None: ...
+
+    def store(self, publications: Sequence[Publication]) -> None: ...
+
+
+def revoked_span(crl_der: bytes) -> tuple[int, int]:
+    """Where a CRL's revokedCertificates contents are: (start, end); empty when none."""
+    _, start, end = der.read_tlv(crl_der)
+    _, tbs_start, tbs_end = der.read_tlv(crl_der, start, end)
+    times = 0
+    for tag, offset, content_start, content_end in der.iter_tlvs(crl_der, tbs_start, tbs_end):
+        if tag in (der.UTC_TIME, der.GENERALIZED_TIME):
+            times += 1
+        elif times and tag == der.SEQUENCE:
+            return content_start, content_end
+        elif times:
+            return offset, offset  # no entries: where they would be
+    return tbs_end, tbs_end
+
+
+def revoked_certificates(crl_der: bytes) -> memoryview:
+    """The contents of a CRL's revokedCertificates (empty when it has none)."""
+    start, end = revoked_span(crl_der)
+    return memoryview(crl_der)[start:end]
+
+
+def split_entries(run: bytes | memoryview) -> list[bytes]:
+    """The DER entries a run of concatenated entries is made of."""
+    entries, offset, data = [], 0, bytes(run)
+    while offset < len(data):
+        _, _, end = der.read_tlv(data, offset)
+        entries.append(data[offset:end])
+        offset = end
+    return entries
+
+
+def _ends(runs: Sequence[bytes], half: int) -> list[bytes]:
+    """The first and the last ``half`` entries of ``runs`` (fewer if there are fewer)."""
+    head: list[bytes] = []
+    for run in runs:
+        head.extend(split_entries(run)[:half - len(head)])
+        if len(head) >= half:
+            break
+    tail: list[bytes] = []
+    for run in reversed(runs):
+        tail[:0] = split_entries(run)[-(half - len(tail)):]
+        if len(tail) >= half:
+            break
+    return head + tail
+
+
+def entries_digest(crl_der: bytes) -> tuple[int, str]:
+    """(number of entries, entries_sha256) of a CRL: what its CrlIssued event must say."""
+    content = revoked_certificates(crl_der)
+    return len(split_entries(content)), hashlib.sha256(content).hexdigest()
+
+
+class CrlPublisher:
+    """Signs, records and stores CRLs; ``sync`` brings the read model up to the log first
+    (and raises CrlUnavailable when it cannot), so no CRL misses a recorded revocation."""
+
+    def __init__(self, service: Any, source: CrlSource, settings: CrlSettings | None = None,
+                 *, sync: Callable[[], None] | None = None, actor: Actor = SYSTEM) -> None:
+        self.service = service
+        self.source = source
+        self.settings = settings or CrlSettings()
+        self.actor = actor
+        self._sync = sync
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.RLock] = {}
+
+    def _lock(self, issuer: str) -> threading.RLock:
+        with self._guard:
+            return self._locks.setdefault(issuer, threading.RLock())
+
+    def knows(self, issuer: str) -> bool:
+        from domain.errors import NotFound
+
+        try:
+            self.service.issuer(issuer)
+        except NotFound:
+            return False
+        return True
+
+    def rebase_due(self, authority: CertificateAuthority, now: datetime) -> bool:
+        base = authority.crl_base
+        return base is None or base.this_update + self.settings.interval <= now
+
+    # ---- publishing -----------------------------------------------------------------------
+
+    def publish(self, issuer: str, *, rebase: bool | None = None,
+                only_if_due: bool = False) -> tuple[Publication, Publication] | None:
+        """Sign and store a full and a delta CRL of ``issuer``. ``rebase`` None: make the
+        full CRL the new delta base when the interval has passed. ``only_if_due``: do
+        nothing (None) unless a new base is due, checked again after every lost race."""
+        ca = self.service.issuer(issuer)  # NotFound for an unknown CA
+        with self._lock(issuer):
+            if self._sync is not None:
+                self._sync()
+            for _ in range(_ATTEMPTS):
+                authority = self.service.get_authority(issuer)
+                at = self.service.clock()
+                now = at.replace(microsecond=0)
+                due = self.rebase_due(authority, now)
+                if only_if_due and not due:
+                    return None
+                base = None if (due if rebase is None else rebase) else authority.crl_base
+                snapshot = self.source.snapshot(
+                    issuer, None if base is None else base.log_position)
+                publications = self._sign(ca, authority, snapshot, base, now)
+                for publication in publications:
+                    authority.record_crl(
+                        self.actor, at, crl_number=publication.crl_number,
+                        kind=publication.kind, base_crl_number=publication.base_crl_number,
+                        this_update=publication.this_update,
+                        next_update=publication.next_update,
+                        entry_count=publication.entry_count,
+                        entries_sha256=publication.entries_sha256,
+                        log_position=publication.log_position,
+                        delta_base=publication.kind == FULL_CRL and base is None)
+                try:
+                    self.service.save(authority)
+                except IntegrityError:
+                    continue  # another publisher took the number: new snapshot, next number
+                self.source.store(publications)
+                full, delta = publications
+                log.info("CRL %s #%d (%d entries) and delta #%d (base #%s, %d entries) "
+                         "published", issuer, full.crl_number, full.entry_count,
+                         delta.crl_number, delta.base_crl_number, delta.entry_count)
+                return full, delta
+        raise Conflict(f"CRL numbers of {issuer} are changing too fast; try again", code="busy")
+
+    def _sign(self, ca: Issuer, authority: CertificateAuthority, snapshot: EntrySnapshot,
+              base: Any, now: datetime) -> tuple[Publication, Publication]:
+        full_number = authority.last_crl_number + 1
+        if base is None:  # this full CRL is the new base: the delta lists nothing yet
+            base_number, changes = full_number, []
+        else:
+            base_number, changes = base.crl_number, list(snapshot.changes)
+        settings = self.settings
+        common = {"issuer_name_der": ca.subject.dump(),
+                  "authority_key_identifier": ca.key_identifier, "this_update": now}
+        full = {"crl_number": full_number, "next_update": now + settings.validity,
+                "freshest_crl_urls": [self.service.urls.delta_crl(ca.name)], **common}
+        delta = {"crl_number": full_number + 1, "next_update": now + settings.delta_validity,
+                 "delta_crl_indicator": base_number, **common}
+        signed = []
+        for kind, arguments, entries, count in (
+                (FULL_CRL, full, snapshot.entries, snapshot.count),
+                (DELTA_CRL, delta, changes, len(changes))):
+            crl = build_crl(ca.signer, entries=entries, **arguments)
+            self._lint(ca, crl, entries, count, arguments)
+            signed.append(Publication(
+                issuer=ca.name, kind=kind, crl_number=arguments["crl_number"],
+                base_crl_number=base_number if kind == DELTA_CRL else None,
+                this_update=now, next_update=arguments["next_update"],
+                log_position=snapshot.position, entry_count=count,
+                entries_sha256=hashlib.sha256(revoked_certificates(crl)).hexdigest(), der=crl,
+                runs=list(entries) if kind == FULL_CRL else [b"".join(entries)],
+                run_counts=list(snapshot.counts) if kind == FULL_CRL else [count],
+                epoch=snapshot.epoch))
+        return signed[0], signed[1]
+
+    def _lint(self, ca: Issuer, crl: bytes, runs: Sequence[bytes], count: int,
+              arguments: dict[str, Any]) -> None:
+        """pkilint the CRL. One of more than ``lint_limit`` entries (pkilint takes 0.1 to
+        0.4 ms an entry) is checked as a probe: the same signer, names, times, numbers and
+        extensions, with its first and last entries. Every entry comes from one encoder,
+        and each new one is in the next delta CRL, which is linted whole (up to the limit)."""
+        limit = self.settings.lint_limit
+        if count > limit:
+            half = max(limit // 2, 1)
+            crl = build_crl(ca.signer, entries=_ends(runs, half), **arguments)
+        findings = lint_crl(crl)
+        if findings:
+            log.error("CRL of %s not published, lint findings: %s", ca.name, findings)
+            raise CrlUnavailable(f"the CRL of {ca.name} failed lint: {'; '.join(findings)}",
+                                 code="crl_lint_failed")
+
+    # ---- serving --------------------------------------------------------------------------
+
+    def current(self, issuer: str, kind: str) -> Publication:
+        """The latest CRL of ``kind``; published on demand when there is none yet or the
+        latest has passed its nextUpdate (the schedule was not running)."""
+        publication = self.source.latest(issuer, kind)
+        if publication is None or publication.next_update <= self.service.clock():
+            with self._lock(issuer):
+                publication = self.source.latest(issuer, kind)
+                if publication is None or publication.next_update <= self.service.clock():
+                    full, delta = self.publish(issuer)  # type: ignore[misc]
+                    publication = full if kind == FULL_CRL else delta
+        return publication
+
+    def publish_due(self) -> list[str]:
+        """The scheduled job: a new base (full and delta) for every CA whose is due."""
+        if self._sync is not None:
+            self._sync()  # the list of CAs is in the read model too
+        published = []
+        for issuer in self.source.authorities():
+            try:
+                if self.publish(issuer, only_if_due=True):
+                    published.append(issuer)
+            except Exception:
+                log.exception("scheduled CRL of %s failed", issuer)
+        return published
