@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
@@ -71,11 +71,15 @@ def test_other_methods_are_405_json(api: Api) -> None:
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.text(max_size=80))
+@example(name="/0")  # found by CI: an encoded "/" becomes "//", which Werkzeug redirects
 def test_no_crl_name_makes_the_server_fail(api: Api, name: str) -> None:
     response = api.call("GET", f"/crl/{quote(name, safe='')}.crl", role=None)
-    assert response.status_code in (200, 404), (name, response.status_code)
+    # 308: Werkzeug folds the "//" that an encoded "/" leaves (e.g. name "/0") and redirects
+    assert response.status_code in (200, 308, 404), (name, response.status_code)
     if response.status_code == 404:
         assert response.json["error"]["code"]
+    if response.status_code == 308:
+        assert "//" not in response.headers["Location"].split("://", 1)[-1]
 
 
 @pytest.fixture
