@@ -37,6 +37,8 @@ lint: install
 
 ## bench: benchmarks (not part of make test); results in benchmarks/results/
 bench: install
+	@command -v hey >/dev/null && command -v cfssl >/dev/null && test -x /usr/bin/time || \
+	  { apt-get update -qq && apt-get install -y -qq hey golang-cfssl time openssl >/dev/null; }
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
