@@ -20,7 +20,8 @@ from ca.algorithms import SM2_CURVE_OID, KeyAlgorithm
 from ca.signing import DEFAULT_SM2_ID, SignatureError, key_algorithm_of, verify_signature
 from domain.errors import InvalidRequest
 
-__all__ = ["CheckedRequest", "check_request", "decode_pem_or_der", "MAX_CSR_BYTES"]
+__all__ = ["CheckedRequest", "check_request", "recorded_request_key", "decode_pem_or_der",
+           "MAX_CSR_BYTES"]
 
 MAX_CSR_BYTES = 16 * 1024
 _EMPTY_SM2_ID = (
@@ -91,6 +92,16 @@ def check_request(data: str | bytes, *, accept_empty_sm2_id: bool = False,
                              f"{exc}", code="bad_csr_signature") from None
     return CheckedRequest(der=der, public_key_info=spki, key_algorithm=algorithm,
                           sm2_signer_id=signer_id)
+
+
+def recorded_request_key(der: bytes) -> tuple[keys.PublicKeyInfo, KeyAlgorithm]:
+    """The public key of a CSR that :func:`check_request` accepted when it was recorded.
+
+    Issuing does not verify the proof of possession again: the Applied event records
+    that it verified (and with which SM2 signer ID), and the recorded bytes cannot change.
+    """
+    spki = csr.CertificationRequest.load(der)["certification_request_info"]["subject_pk_info"]
+    return spki, _key_algorithm(spki)
 
 
 def _verifies_with_empty_id(spki: keys.PublicKeyInfo,

@@ -23,7 +23,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from ca.algorithms import KeyAlgorithm
-from ca.csr import CheckedRequest, check_request
+from ca.csr import CheckedRequest, check_request, recorded_request_key
 from ca.issuance import (
     Issuer,
     PublicUrls,
@@ -95,6 +95,7 @@ class CAService(Application):
         self.clock = clock
         self.urls = PublicUrls(settings.public_base_url)
         self._issuers: dict[str, Issuer] = {}
+        self._known_authorities: set[str] = set()  # CAs are never removed: safe to remember
         environment = event_store_environment(settings.database_url, settings.data_dir)
         with event_store_setup_lock(environment):
             super().__init__(env=environment)
@@ -168,6 +169,12 @@ class CAService(Application):
                                          x509.Certificate.load(authority.certificate_der))
         return self._issuers[name]
 
+    def _check_authority_exists(self, name: str) -> None:
+        """NotFound unless the CA exists; one read per name per process."""
+        if name not in self._known_authorities:
+            self.get_authority(name)
+            self._known_authorities.add(name)
+
     def _has_authority(self, name: str) -> bool:
         try:
             self.get_authority(name)
@@ -200,7 +207,7 @@ class CAService(Application):
             raise InvalidRequest("sub-CA certificates are not issued through applications",
                                  code="profile_not_allowed")
         issuer_name = issuer or self.settings.default_issuer
-        self.get_authority(issuer_name)
+        self._check_authority_exists(issuer_name)
         request = _labelled(pair_role, lambda: check_request(
             csr, accept_empty_sm2_id=self.settings.accept_empty_sm2_id))
         _labelled(pair_role, lambda: chosen.check_key(request.key_algorithm))
@@ -294,16 +301,16 @@ class CAService(Application):
         certificate.check_pair("issue", pair_id)
         certificate.check_status("issue", Status.APPROVED)
         issuer = self.issuer(certificate.issuer)
-        request = _recheck(certificate)
+        public_key_info, key_algorithm = recorded_request_key(certificate.csr_der)
         serial = new_serial_number()
         der, not_after = issue_certificate(
             issuer, profile=PROFILES[certificate.profile], subject=certificate.subject,
-            public_key_info=request.public_key_info, key_algorithm=request.key_algorithm,
+            public_key_info=public_key_info, key_algorithm=key_algorithm,
             serial_number=serial, not_before=now, validity_days=certificate.validity_days,
             urls=self.urls, lint=self.settings.lint)
         certificate.issue(actor, now, serial_number=serial, not_before=now.replace(
             microsecond=0), not_after=not_after, certificate_der=der,
-            csr_signer_id=_signer_id_text(request.sm2_signer_id), pair_id=pair_id)
+            csr_signer_id=certificate.csr_signer_id, pair_id=pair_id)
         return SerialClaim.claim(actor=actor, issuer=certificate.issuer, serial_number=serial,
                                  certificate_id=certificate.id)
 
@@ -377,15 +384,6 @@ def _check_reason(reason: object) -> None:
 def _signer_id_text(signer_id: bytes | None) -> str | None:
     """The SM2 signer ID as recorded in events (it is ASCII: the default ID or empty)."""
     return signer_id.decode("ascii") if signer_id is not None else None
-
-
-def _recheck(certificate: Certificate) -> CheckedRequest:
-    """Check the recorded CSR again, with the SM2 signer ID that verified when it was applied
-    for (so a later change of ``accept_empty_sm2_id`` does not change the outcome)."""
-    if certificate.csr_signer_id is None:  # not SM2, or recorded before the ID was
-        return check_request(certificate.csr_der, accept_empty_sm2_id=True)
-    return check_request(certificate.csr_der,
-                         sm2_signer_id=certificate.csr_signer_id.encode("ascii"))
 
 
 def _check_pair_keys(signing: CheckedRequest, encryption: CheckedRequest) -> None:
