@@ -9,6 +9,7 @@ from __future__ import annotations
 from asn1crypto import keys
 from cryptography.hazmat.primitives import hashes
 
+from ca import der
 from ca.algorithms import SM2_CURVE_OID
 from ca.sm2 import curve
 
@@ -53,71 +54,26 @@ def message_digest(z: bytes, message: bytes) -> int:
     return int.from_bytes(digest.finalize(), "big")
 
 
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    raw = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(raw)]) + raw
-
-
-def _der_integer(value: int) -> bytes:
-    body = value.to_bytes(value.bit_length() // 8 + 1, "big")  # keeps a 0x00 sign octet
-    return b"\x02" + _der_length(len(body)) + body
-
-
 def encode_signature(r: int, s: int) -> bytes:
     """DER ``SEQUENCE { r INTEGER, s INTEGER }`` for positive r and s."""
     if r <= 0 or s <= 0:
         raise ValueError("SM2 signature components must be positive")
-    body = _der_integer(r) + _der_integer(s)
-    return b"\x30" + _der_length(len(body)) + body
-
-
-def _read_tlv(data: bytes, pos: int, tag: int) -> tuple[bytes, int] | None:
-    """The value of the DER element with ``tag`` at ``pos`` and the position after it."""
-    if pos + 2 > len(data) or data[pos] != tag:
-        return None
-    first = data[pos + 1]
-    pos += 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 2 or pos + count > len(data):
-            return None
-        length = int.from_bytes(data[pos:pos + count], "big")
-        if length < 0x80 or data[pos] == 0:  # not the shortest form
-            return None
-        pos += count
-    if pos + length > len(data):
-        return None
-    return data[pos:pos + length], pos + length
-
-
-def _parse_integer(body: bytes) -> int | None:
-    if not body or body[0] & 0x80:  # empty or negative
-        return None
-    if len(body) > 1 and body[0] == 0 and not body[1] & 0x80:  # not minimal
-        return None
-    return int.from_bytes(body, "big")
+    return der.sequence(der.integer(r), der.integer(s))
 
 
 def decode_signature(signature: bytes) -> tuple[int, int] | None:
     """(r, s) from a strict DER signature, or None if it is not one. Ranges are not checked."""
-    outer = _read_tlv(signature, 0, 0x30)
-    if outer is None or outer[1] != len(signature):
+    try:
+        tag, start, end = der.read_tlv(signature)
+        if tag != der.SEQUENCE or end != len(signature):
+            return None
+        children = list(der.iter_tlvs(signature, start, end))
+        if len(children) != 2 or any(child[0] != der.INTEGER for child in children):
+            return None
+        r, s = (der.decode_integer(signature[begin:stop]) for _, _, begin, stop in children)
+    except der.DERError:
         return None
-    body = outer[0]
-    first = _read_tlv(body, 0, 0x02)
-    if first is None:
-        return None
-    second = _read_tlv(body, first[1], 0x02)
-    if second is None or second[1] != len(body):
-        return None
-    r, s = _parse_integer(first[0]), _parse_integer(second[0])
-    if r is None or s is None:
-        return None
-    return r, s
+    return (r, s) if r >= 0 and s >= 0 else None
 
 
 def encode_point(point: tuple[int, int]) -> bytes:

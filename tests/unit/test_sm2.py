@@ -14,7 +14,7 @@ from asn1crypto import algos, keys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from ca import sm2
+from ca import der, sm2
 from ca.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID, KeyAlgorithm
 from ca.signing import DEFAULT_SM2_ID, SignatureError, Signer, verify_signature
 from ca.sm2 import _backends, _encoding, curve
@@ -149,11 +149,8 @@ def test_known_answer_gmt_0003() -> None:
     assert sm2.verify_spki(signer.public_key_info(), b"message digest", signature, DEFAULT_SM2_ID)
 
 
-def _seq(*parts: bytes) -> bytes:
-    return b"\x30" + _encoding._der_length(len(b"".join(parts))) + b"".join(parts)
-
-
-_int = _encoding._der_integer
+_seq = der.sequence
+_int = der.integer
 
 
 def _bad_signatures(signature: bytes) -> dict[str, bytes]:
