@@ -37,7 +37,6 @@ __all__ = [
     "MAX_CERT_IDS",
     "parse_request",
     "issuer_hashes",
-    "responder_key_hash",
     "encode_cert_id",
     "encode_single_response",
     "build_basic_response",
@@ -284,12 +283,6 @@ def issuer_hashes(issuer_cert_der: bytes) -> dict[str, tuple[bytes, bytes]]:
             for name in _HASH_SIZES}
 
 
-def responder_key_hash(public_key_info_der: bytes) -> bytes:
-    """ResponderID byKey: SHA-1 of the responder's subjectPublicKey bits (RFC 6960 §4.2.1)."""
-    data = bytes(public_key_info_der)
-    return hashlib.sha1(_subject_public_key(data, 0, len(data))).digest()
-
-
 # --- responses --------------------------------------------------------------------------------
 
 
@@ -340,7 +333,7 @@ def build_basic_response(responder_signer: Signer, responder_cert_der: bytes | N
 
     ``responder_cert_der`` (a delegated responder certificate) goes in ``certs``;
     None when the CA key signs itself. ``responder_key_hash`` is the byKey
-    ResponderID (:func:`responder_key_hash`). ``nonce`` (the request's Nonce
+    ResponderID (:func:`ca.x509.key_identifier` of its key). ``nonce`` (the request's Nonce
     octets) is echoed in responseExtensions.
     """
     if len(responder_key_hash) != 20:

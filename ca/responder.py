@@ -24,7 +24,7 @@ from eventsourcing.persistence import IntegrityError
 from ca.algorithms import KeyAlgorithm
 from ca.issuance import Issuer, new_serial_number
 from ca.names import subject_name
-from ca.ocsp import build_basic_response, responder_key_hash
+from ca.ocsp import build_basic_response
 from ca.service import CAService
 from ca.signing import Signer
 from ca.x509 import CertificateRequestParts, build_tbs, key_identifier, sign_tbs
@@ -177,7 +177,7 @@ def _credentials(service: CAService, responder: OcspResponder) -> ResponderCrede
     signer = service.keystore.load(responder.key_ref)
     return ResponderCredentials(
         issuer=responder.issuer, signer=signer, certificate_der=responder.certificate_der,
-        key_hash=responder_key_hash(signer.public_key_info().dump()),
+        key_hash=key_identifier(signer.public_key_info()),
         serial_number=responder.serial_number, not_before=responder.not_before,
         not_after=responder.not_after)
 

@@ -39,9 +39,9 @@ from ca.ocsp import (
     error_response,
     issuer_hashes,
     parse_request,
-    responder_key_hash,
 )
 from ca.signing import DEFAULT_SM2_ID, CryptographySigner, verify_signature
+from ca.x509 import key_identifier
 from domain.reasons import RevocationReason
 
 pytestmark = pytest.mark.interop
@@ -292,7 +292,7 @@ def _ocsp_response(pki: Pki, singles: list[bytes], *, delegated: bool = True,
                    nonce: bytes | None = None) -> bytes:
     signer = pki.responder_signer if delegated else pki.signer
     return build_basic_response(signer, pki.der("responder") if delegated else None,
-                                responder_key_hash(signer.public_key_info().dump()), NOW,
+                                key_identifier(signer.public_key_info()), NOW,
                                 singles, nonce)
 
 
@@ -435,7 +435,7 @@ def test_sm2_signed_crl_and_ocsp_response(tmp_path):
 
     cert_id = encode_cert_id("sha1", bytes(20), bytes(20), 4242)
     response = build_basic_response(
-        signer, None, responder_key_hash(signer.public_key_info().dump()), NOW,
+        signer, None, key_identifier(signer.public_key_info()), NOW,
         [encode_single_response(cert_id, Revoked(NOW, RevocationReason.SUPERSEDED), NOW)],
         b"\x07" * 8)
     basic = asn1_ocsp.OCSPResponse.load(response).basic_ocsp_response

@@ -26,9 +26,9 @@ from ca.ocsp import (
     error_response,
     issuer_hashes,
     parse_request,
-    responder_key_hash,
 )
 from ca.signing import CryptographySigner
+from ca.x509 import key_identifier
 from domain.reasons import RevocationReason
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -113,8 +113,7 @@ def test_issuer_hashes_match_the_certificate(pki):
 
 def test_responder_key_hash_is_sha1_of_the_key(pki):
     expected = x509.SubjectKeyIdentifier.from_public_key(pki["responder"].public_key()).digest
-    spki = pki["responder_signer"].public_key_info().dump()
-    assert responder_key_hash(spki) == expected
+    assert key_identifier(pki["responder_signer"].public_key_info()) == expected
     assert issuer_hashes(_der(pki["responder"]))["sha1"][1] == expected
 
 
@@ -229,7 +228,7 @@ def _response(pki, status, *, nonce=None, delegated=True, hash_name="sha1"):
     signer = pki["responder_signer"] if delegated else pki["ca_signer"]
     certificate = _der(pki["responder"]) if delegated else None
     return build_basic_response(signer, certificate,
-                                responder_key_hash(signer.public_key_info().dump()),
+                                key_identifier(signer.public_key_info()),
                                 NOW, [single], nonce)
 
 
@@ -284,7 +283,7 @@ def test_several_single_responses(pki):
                                       NOW, None)
                for serial, status in ((1, GOOD), (2, UNKNOWN), (3, Revoked(NOW)))]
     encoded = build_basic_response(pki["ca_signer"], None,
-                                   responder_key_hash(pki["ca_signer"].public_key_info().dump()),
+                                   key_identifier(pki["ca_signer"].public_key_info()),
                                    NOW, singles)
     statuses = [(r.serial_number, r.certificate_status, r.next_update_utc)
                 for r in ocsp.load_der_ocsp_response(encoded).responses]
