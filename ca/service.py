@@ -150,7 +150,7 @@ class CAService(Application):
                 CertificateAuthority.create_id(name))
         except AggregateNotFoundError:
             raise NotFound(f"no CA named {name!r}", code="ca_not_found") from None
-        return authority  # type: ignore[no-any-return]
+        return authority
 
     def chain(self, name: str) -> list[bytes]:
         """The CA's certificate followed by its parents' up to the root."""
@@ -177,7 +177,7 @@ class CAService(Application):
 
     def _has_authority(self, name: str) -> bool:
         try:
-            self.get_authority(name)
+            self._check_authority_exists(name)
         except NotFound:
             return False
         return True
