@@ -1,0 +1,88 @@
+"""The log is forever: a data directory written by release 0.1 (commit 24aa4de) still
+loads, replays, projects and takes new commands. See tests/fixtures/make_release_0_1.py."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from cryptography import x509
+
+from api.bootstrap import bootstrap
+from api.readmodels import build_read_models
+from api.settings import Settings
+from ca.keystore import KeyStore
+from ca.service import CAService
+from domain.certificate import Certificate, Status
+from domain.reasons import RevocationReason
+from tests.conftest import OFFICER
+from tests.crl_helpers import crl_entries
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.1"
+PASSPHRASE = b"release 0.1 fixture passphrase"
+# the fixture was made on 2026-11-30; its certificates expire, so its clock stands still
+NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def old_release(tmp_path: Path) -> tuple[CAService, dict[str, UUID], Settings]:
+    data_dir = tmp_path / "data"
+    shutil.copytree(FIXTURE, data_dir)
+    settings = Settings(data_dir=data_dir, database_url=None,
+                        public_base_url="http://127.0.0.1:8080", default_issuer="issuing-ca",
+                        accept_empty_sm2_id=False)
+    service = bootstrap(settings, keystore=KeyStore(data_dir / "keys", PASSPHRASE),
+                        clock=lambda: NOW)
+    ids = {}
+    for line in (data_dir / "IDS").read_text().splitlines():
+        name, value = line.split()
+        ids[name] = UUID(value)
+    return service, ids, settings
+
+
+def test_every_stored_event_of_release_0_1_decodes(old_release) -> None:
+    service, _, _ = old_release
+    notifications = service.recorder.select_notifications(start=1, limit=10_000)
+    assert len(notifications) == 57
+    for notification in notifications:
+        event = service.mapper.to_domain_event(notification)
+        assert getattr(type(event), "TOPIC", None) == notification.topic
+
+
+def test_release_0_1_certificates_replay_to_their_states(old_release) -> None:
+    service, ids, _ = old_release
+    expected = {"good": Status.ISSUED, "revoked": Status.REVOKED, "held": Status.SUSPENDED,
+                "resumed": Status.ISSUED, "sm2_leaf": Status.REVOKED,
+                "rejected": Status.REJECTED}
+    for name, status in expected.items():
+        assert service.get_certificate(ids[name]).status is status, name
+    revoked = service.get_certificate(ids["revoked"])
+    assert revoked.revocation_reason is RevocationReason.KEY_COMPROMISE
+    assert revoked.invalidity_date is not None
+    pair = service.get_pair(ids["pair"])
+    assert {half.status for half in pair.halves} == {Status.ISSUED}
+
+
+def test_release_0_1_read_models_rebuild_and_a_new_revocation_reaches_the_crl(
+        old_release) -> None:
+    service, ids, _ = old_release
+    read_models = build_read_models(service)
+    try:
+        read_models.runner.catch_up()
+        for name in read_models.runner.models:
+            read_models.runner.rebuild(name)
+        service.revoke(OFFICER, ids["good"], RevocationReason.CESSATION_OF_OPERATION)
+        read_models.runner.catch_up()
+        full, _ = read_models.publisher.publish("issuing-ca")
+        good: Certificate = service.get_certificate(ids["good"])
+        entries = crl_entries(full.der)
+        assert entries[good.serial_number] == RevocationReason.CESSATION_OF_OPERATION
+        held = service.get_certificate(ids["held"])
+        assert entries[held.serial_number] == RevocationReason.CERTIFICATE_HOLD
+        assert service.get_certificate(ids["resumed"]).serial_number not in entries
+        x509.load_der_x509_crl(full.der)
+    finally:
+        read_models.database.close()
