@@ -1,11 +1,14 @@
 """When CRLs are published: on a schedule, and soon after every revocation.
 
 The periodic job makes a new base (full and delta CRL) for every CA once ``interval``
-has passed since its last base. After the CRL read model commits a revocation,
-suspension or resumption of a CA's certificate, :meth:`CrlScheduler.changed` arranges
-one publication of that CA ``delay`` seconds later; further changes before it runs
-ride along with it (it reads the read model when it runs), so a change is in a
-published CRL within ``delay`` plus the time to sign, however busy the CA is.
+has passed since its last base. A revocation, suspension or resumption is published
+``delay`` seconds after it happened: the catch-up job looks every ``catch_up_every``
+seconds for changes the CA's stored CRL does not list (CrlPublisher.pending_due), which
+is derived from the log and the stored CRLs, never from memory, so a publication that a
+crash (kill -9) cut off is made after the next start. After the CRL read model commits a
+change, :meth:`CrlScheduler.changed` also arranges a look exactly ``delay`` seconds
+later, so a quiet CA does not wait for the next round; further changes before it runs
+ride along with it (it reads the read model when it runs).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,12 +56,16 @@ class CrlSettings:
     delay: float = 5.0
     lint_limit: int = 100
     sync_timeout: float = 10.0
+    catch_up_every: float = 1.0
+    retry_after: float = 30.0  # a CA whose publication failed is tried again after this
 
     def __post_init__(self) -> None:
         if not timedelta(seconds=1) <= self.interval < self.validity:
             raise ValueError("the CRL interval must be at least 1 s and below the validity")
         if self.delta_validity <= timedelta(0) or self.delay < 0 or self.lint_limit < 2:
             raise ValueError("CRL delta validity must be positive, delay >= 0, lint limit >= 2")
+        if self.catch_up_every <= 0 or self.retry_after < 0:
+            raise ValueError("the CRL catch-up period must be positive")
 
     @property
     def check_every(self) -> float:
@@ -87,6 +96,8 @@ class CrlScheduler:
         self.settings = settings
         self.periodic = tuple(periodic)
         self._scheduler: Any = None
+        self._failed: dict[str, float] = {}  # CA -> monotonic time of its last failure
+        self._failed_lock = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -101,12 +112,14 @@ class CrlScheduler:
         scheduler = BackgroundScheduler(
             timezone=UTC, executors={"default": ThreadPoolExecutor(2)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+        soon = datetime.now(UTC) + timedelta(seconds=1)
         scheduler.add_job(self.publisher.publish_due, "interval", id="crl-due",
-                          seconds=self.settings.check_every,
-                          next_run_time=datetime.now(UTC) + timedelta(seconds=1))
+                          seconds=self.settings.check_every, next_run_time=soon)
+        scheduler.add_job(self.catch_up, "interval", id="crl-catch-up",
+                          seconds=self.settings.catch_up_every, next_run_time=soon)
         for job_id, function, seconds in self.periodic:
             scheduler.add_job(_logged(job_id, function), "interval", id=job_id, seconds=seconds,
-                              next_run_time=datetime.now(UTC) + timedelta(seconds=1))
+                              next_run_time=soon)
         scheduler.start()
         self._scheduler = scheduler
 
@@ -115,28 +128,47 @@ class CrlScheduler:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
 
-    def changed(self, issuers: Iterable[str], *, after: float | None = None) -> None:
-        """Publish each CA's CRLs ``delay`` seconds from now, unless that is arranged."""
+    def catch_up(self) -> list[str]:
+        """Publish every CA with a change its stored CRL has missed for ``delay``."""
+        published = []
+        for issuer in self.publisher.source.authorities():
+            if not self._failed_recently(issuer) and self._publish_pending(issuer):
+                published.append(issuer)
+        return published
+
+    def changed(self, issuers: Iterable[str]) -> None:
+        """Look at each CA ``delay`` seconds from now, unless a look is arranged already.
+        Only saves waiting for the next catch-up round: nothing depends on it."""
         from apscheduler.jobstores.base import ConflictingIdError
 
         scheduler = self._scheduler
         if scheduler is None:
             return
-        when = datetime.now(UTC) + timedelta(
-            seconds=self.settings.delay if after is None else after)
+        when = datetime.now(UTC) + timedelta(seconds=self.settings.delay)
         for issuer in issuers:
             try:
-                scheduler.add_job(self._republish, "date", run_date=when, args=[issuer],
+                scheduler.add_job(self._publish_pending, "date", run_date=when, args=[issuer],
                                   id=f"crl-changed:{issuer}")
             except ConflictingIdError:
                 pass  # one is pending: it will read this change too
 
-    def _republish(self, issuer: str) -> None:
+    def _publish_pending(self, issuer: str) -> bool:
         try:
-            self.publisher.publish(issuer)
+            published = self.publisher.publish_pending(issuer) is not None
         except Exception:
-            log.exception("CRL of %s not published after a change; trying again", issuer)
-            self.changed([issuer], after=max(self.settings.delay, 30.0))
+            log.exception("CRL of %s not published after a change; trying again in %.0f s",
+                          issuer, self.settings.retry_after)
+            with self._failed_lock:
+                self._failed[issuer] = time.monotonic()
+            return False
+        with self._failed_lock:
+            self._failed.pop(issuer, None)
+        return published
+
+    def _failed_recently(self, issuer: str) -> bool:
+        with self._failed_lock:
+            failed = self._failed.get(issuer)
+        return failed is not None and time.monotonic() - failed < self.settings.retry_after
 
 
 def _logged(job_id: str, function: Callable[[], Any]) -> Callable[[], None]:

@@ -99,6 +99,8 @@ class CrlSource(Protocol):
 
     def latest(self, issuer: str, kind: str, *, with_der: bool = True) -> Publication | None: ...
 
+    def unpublished_change(self, issuer: str) -> int | None: ...
+
     def store(self, publications: Sequence[Publication]) -> None: ...
 
 
@@ -187,16 +189,46 @@ class CrlPublisher:
 
     # ---- publishing -----------------------------------------------------------------------
 
-    def publish(self, issuer: str, *, rebase: bool | None = None,
-                only_if_due: bool = False) -> tuple[Publication, Publication] | None:
+    def pending_due(self, issuer: str) -> bool:
+        """Whether a change that the CA's stored CRL does not list has waited ``delay``.
+
+        Derived from stored state alone (the read model's change positions, the stored
+        CRL's position, the change's event time), never from memory: after a crash, a
+        publication that was due is found and made at once, and one that was coming is
+        made when it would have been."""
+        position = self.source.unpublished_change(issuer)
+        if position is None:
+            return False
+        changed_at = self._event_time(position)
+        return changed_at is None or (self.service.clock() - changed_at).total_seconds() \
+            >= self.settings.delay
+
+    def publish_pending(self, issuer: str) -> tuple[Publication, Publication] | None:
+        """Publish ``issuer``'s CRLs if :meth:`pending_due`; None when nothing was due."""
+        if not self.pending_due(issuer):
+            return None
+        return self.publish(issuer, only_if_pending=True)
+
+    def _event_time(self, position: int) -> datetime | None:
+        notifications = self.service.recorder.select_notifications(start=position, limit=1)
+        if not notifications or notifications[0].id != position:
+            return None
+        moment: datetime = self.service.mapper.to_domain_event(notifications[0]).timestamp
+        return moment
+
+    def publish(self, issuer: str, *, rebase: bool | None = None, only_if_due: bool = False,
+                only_if_pending: bool = False) -> tuple[Publication, Publication] | None:
         """Sign and store a full and a delta CRL of ``issuer``. ``rebase`` None: make the
         full CRL the new delta base when the interval has passed. ``only_if_due``: do
-        nothing (None) unless a new base is due, checked again after every lost race."""
+        nothing (None) unless a new base is due; ``only_if_pending``: unless a change is
+        not in the stored CRL yet; both checked again after every lost race."""
         ca = self.service.issuer(issuer)  # NotFound for an unknown CA
         with self._lock(issuer):
             if self._sync is not None:
                 self._sync()
             for _ in range(_ATTEMPTS):
+                if only_if_pending and self.source.unpublished_change(issuer) is None:
+                    return None  # another publisher (here or elsewhere) listed it already
                 authority = self.service.get_authority(issuer)
                 at = self.service.clock()
                 now = at.replace(microsecond=0)

@@ -144,6 +144,22 @@ class CrlStore:
             return EntrySnapshot(position, list(cached.runs), sum(cached.counts), changes,
                                  list(cached.counts), epoch)
 
+    def unpublished_change(self, issuer: str) -> int | None:
+        """The log position of the oldest change to the CA's entries that its latest stored
+        full CRL does not cover (None: it covers everything). Read from stored state only,
+        so a publication that was due when a process died is found again at start-up."""
+        published = self.database.query(
+            "SELECT log_position FROM rm_crl_publications WHERE issuer = ? AND kind = 'full'",
+            (issuer,))
+        after = int(published[0][0]) if published else 0
+        rows = self.database.query(
+            "SELECT min(changed_at) FROM rm_crl_entries WHERE issuer = ? AND changed_at > ?",
+            (issuer, after)) + self.database.query(
+            "SELECT min(removed_at) FROM rm_crl_removals WHERE issuer = ? AND removed_at > ?",
+            (issuer, after))
+        positions = [int(row[0]) for row in rows if row[0] is not None]
+        return min(positions) if positions else None
+
     def latest(self, issuer: str, kind: str, *, with_der: bool = True) -> Publication | None:
         rows = self.database.query(f"SELECT {_PUBLICATION} FROM rm_crl_publications"
                                    " WHERE issuer = ? AND kind = ?", (issuer, kind))

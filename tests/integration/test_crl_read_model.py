@@ -305,3 +305,26 @@ def test_a_new_publisher_starts_from_the_last_published_runs(service: CAService)
         epoch = int(tx.query("SELECT epoch FROM rm_tracking WHERE name = 'crl'")[0][0])
         assert _published_runs(tx, ISSUER, epoch, models.runner.head()) is None
     assert b"".join(CrlStore(database).snapshot(ISSUER, None).entries) == truth
+
+
+def test_a_change_missed_by_a_dead_process_is_published_from_stored_state(
+        service: CAService) -> None:
+    """Nothing in memory says a CRL is due: a fresh publisher (a process started after a
+    kill -9) finds the revocation its CA's stored CRL lacks, and publishes it once its
+    delay has passed since the revocation, not the next base six hours later."""
+    models = read_models(service, delay=3600)
+    leaf = issue(service)
+    models.publisher.publish(ISSUER)
+    service.revoke(OFFICER, leaf.id, RevocationReason.KEY_COMPROMISE)
+    models.runner.catch_up()
+    assert models.publisher.pending_due(ISSUER) is False  # projected, not due for an hour
+    models.database.close()
+
+    restarted = read_models(service, delay=0)  # the same stores, nothing carried over
+    assert restarted.crl_store.unpublished_change(ISSUER) is not None
+    assert restarted.scheduler.catch_up() == [ISSUER]
+    full = restarted.crl_store.latest(ISSUER, "full")
+    assert full is not None and crl_entries(full.der) == {leaf.serial_number: 1}
+    assert restarted.crl_store.unpublished_change(ISSUER) is None
+    assert restarted.scheduler.catch_up() == []  # published once, not again
+    restarted.database.close()
