@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 import uuid
+
+from tests.connection_budget import APP_NAME, ConnectionSampler
+
+os.environ["PGAPPNAME"] = APP_NAME  # before anything connects: the budget counts by this name
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +31,7 @@ from tests.helpers import make_csr
 POSTGRES_URL = os.environ.get("CERTLEDGER_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
 PASSPHRASE = b"test passphrase, not a secret"
+CONNECTION_BUDGET = 20  # PostgreSQL connections the whole suite may hold at any moment
 ADMIN = Actor("test-admin", Role.ADMIN)
 OFFICER = Actor("officer-li", Role.OFFICER)
 PORTAL = Actor("portal", Role.APPLICANT_PORTAL)
@@ -95,3 +100,30 @@ def sqlite_service(sqlite_settings: Settings) -> CAService:
 @pytest.fixture(scope="session")
 def csr_pem() -> str:
     return make_csr(KeyAlgorithm.ECDSA_P256)[1]
+
+
+_sampler: ConnectionSampler | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _sampler
+    try:
+        _sampler = ConnectionSampler(POSTGRES_URL).start()
+    except psycopg.OperationalError:
+        _sampler = None  # the PostgreSQL tests fail on their own, loudly
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _sampler is not None:
+        _sampler.current_test = item.nodeid
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _sampler is None:
+        return
+    _sampler.stop()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    line = (f"PostgreSQL connections held at once: peak {_sampler.peak} "
+            f"(budget {CONNECTION_BUDGET}), during {_sampler.peak_test or '-'}")
+    if reporter is not None:
+        reporter.write_line(line)
