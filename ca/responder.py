@@ -31,7 +31,7 @@ from ca.signing import Signer
 from ca.x509 import CertificateRequestParts, build_tbs, key_identifier, sign_tbs
 from domain.actors import SYSTEM, Actor
 from domain.claims import SerialClaim
-from domain.errors import Conflict
+from domain.errors import Conflict, NotFound
 from domain.responder import ROTATE_WHEN_LEFT, OcspResponder
 
 __all__ = ["RESPONDER_VALIDITY_DAYS", "ResponderCredentials", "Responders",
@@ -83,8 +83,11 @@ class Responders:
         """None also for a root CA: it is served by CRL only (even one a release before
         this policy certified a responder for)."""
         now = self._service.clock()
-        if self._service.authority_as_established(issuer).is_root:
-            return None
+        try:
+            if self._service.authority_as_established(issuer).is_root:
+                return None
+        except NotFound:
+            pass  # no such CA: answered below as before (None, or NotFound when rotating)
         with self._lock:
             cached = self._cache.get(issuer)
             if cached is not None and cached[1] > now \

@@ -114,6 +114,7 @@ def test_the_root_ca_gets_no_ocsp_responder(sqlite_service: CAService,
     assert caught.value.code == "root_ca_no_responder"
     for rotate in (True, False):
         assert Responders(sqlite_service, rotate=rotate).get("root-ca") is None
+    assert Responders(sqlite_service, rotate=False).get("no-such-ca") is None  # as before
     monkeypatch.setenv("CERTLEDGER_DATA_DIR", str(sqlite_service.settings.data_dir))
     monkeypatch.setenv("CERTLEDGER_KEY_PASSPHRASE", PASSPHRASE.decode())
     monkeypatch.delenv("CERTLEDGER_DATABASE_URL", raising=False)
