@@ -25,6 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--root-name", default="root-ca")
     init.add_argument("--issuing-name", default="issuing-ca")
     init.add_argument("--organization", default="CertLedger Demo")
+    init.add_argument("--root-cn", help="the root CA's subject common name "
+                      "(default: '<organization> <algorithm> Root CA')")
+    init.add_argument("--issuing-cn", help="the issuing CA's subject common name "
+                      "(default: '<organization> <algorithm> Issuing CA')")
     init.add_argument("--country", default="CN")
     init.add_argument("--if-missing", action="store_true",
                       help="do nothing (and succeed) when the issuing CA exists already")
@@ -109,7 +113,9 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
     operator = Actor(os.environ.get("USER", "operator") or "operator", Role.ADMIN)
     service.establish_hierarchy(operator, algorithm=algorithm, root_name=args.root_name,
                                 issuing_name=args.issuing_name,
-                                organization=args.organization, country=args.country)
+                                organization=args.organization, country=args.country,
+                                root_common_name=args.root_cn,
+                                issuing_common_name=args.issuing_cn)
     print(f"created {algorithm.value} CAs {args.root_name!r} and {args.issuing_name!r} "
           f"in {settings.data_dir}")
     return 0

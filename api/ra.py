@@ -133,16 +133,19 @@ def issue(certificate_id: str) -> Any:
     return certificate_view(_service().issue(current_actor(), _id(certificate_id)))
 
 
+def _reason(data: dict[str, Any]) -> RevocationReason:
+    try:
+        return RevocationReason.parse(data["reason"])
+    except ValueError as exc:
+        raise ApiError(400, "bad_reason", str(exc)) from None
+
+
 @blueprint.post("/certificates/<certificate_id>/revoke")
 @require(PORTAL, OFFICER)
 def revoke(certificate_id: str) -> Any:
     data = _body("reason")
-    try:
-        reason = RevocationReason.parse(data["reason"])
-    except ValueError as exc:
-        raise ApiError(400, "bad_reason", str(exc)) from None
     return certificate_view(_service().revoke(
-        current_actor(), _id(certificate_id), reason,
+        current_actor(), _id(certificate_id), _reason(data),
         invalidity_date=_optional_time(data, "invalidity_date"), comment=_text(data, "comment")))
 
 
@@ -205,3 +208,12 @@ def reject_pair(pair_id: str) -> Any:
 def issue_pair(pair_id: str) -> Any:
     _body()
     return pair_view(_service().issue_pair(current_actor(), _pair_id(pair_id)))
+
+
+@blueprint.post("/certificate-pairs/<pair_id>/revoke")
+@require(PORTAL, OFFICER)
+def revoke_pair(pair_id: str) -> Any:
+    data = _body("reason")
+    return pair_view(_service().revoke_pair(
+        current_actor(), _pair_id(pair_id), _reason(data),
+        invalidity_date=_optional_time(data, "invalidity_date"), comment=_text(data, "comment")))

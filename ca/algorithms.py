@@ -47,6 +47,13 @@ class KeyAlgorithm(enum.Enum):
         return int(self.value.split("-")[1])
 
     @property
+    def label(self) -> str:
+        """How people name it: "ECDSA P-256", "RSA-2048", "Ed25519", "SM2"."""
+        if self.is_ecdsa:
+            return f"ECDSA P-{self.value.removeprefix('ecdsa-p')}"
+        return {"ed25519": "Ed25519", "sm2": "SM2"}.get(self.value, self.value.upper())
+
+    @property
     def hash_name(self) -> str:
         """The digest the CA uses when it signs with a key of this type."""
         if self in (KeyAlgorithm.ECDSA_P384, KeyAlgorithm.RSA_4096):

@@ -28,6 +28,7 @@ _EMPTY_SM2_ID = (
     "the CSR's SM2 signature was made with an empty signer ID (OpenSSL's default without "
     f"-sigopt); this CA accepts only the default ID {DEFAULT_SM2_ID.decode()}: make the request "
     f"again with '-sigopt distid:{DEFAULT_SM2_ID.decode()}'")
+_EC_PUBLIC_KEY_OID = "1.2.840.10045.2.1"
 _PEM = re.compile(r"-----BEGIN (NEW )?CERTIFICATE REQUEST-----(.+?)-----END (NEW )?CERTIFICATE "
                   r"REQUEST-----", re.S)
 
@@ -118,10 +119,14 @@ def _key_algorithm(spki: keys.PublicKeyInfo) -> KeyAlgorithm:
     try:
         algorithm_oid = spki["algorithm"]["algorithm"].dotted
         parameters = spki["algorithm"]["parameters"]
-        curve = parameters.chosen.dotted if algorithm_oid == "1.2.840.10045.2.1" and \
-            parameters.name == "named" else None
+        is_ec = algorithm_oid == _EC_PUBLIC_KEY_OID
+        curve = parameters.chosen.dotted if is_ec and parameters.name == "named" else None
     except (ValueError, TypeError, KeyError, AttributeError):
         raise _bad("the CSR's public key is malformed") from None
+    if is_ec and curve is None:  # RFC 5480 §2.1.1: specifiedCurve and implicitCurve MUST NOT
+        raise InvalidRequest("the CSR's EC key has explicit or implicit curve parameters; "
+                             "only named curves (P-256, P-384, SM2) are certified",
+                             code="weak_or_bad_key")
     if curve == SM2_CURVE_OID:
         from ca import sm2
 
@@ -140,6 +145,9 @@ def _key_algorithm(spki: keys.PublicKeyInfo) -> KeyAlgorithm:
     if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < 2048:
         raise InvalidRequest(f"RSA keys must be at least 2048 bits; this one has "
                              f"{public_key.key_size}", code="weak_or_bad_key")
+    if isinstance(public_key, rsa.RSAPublicKey) and public_key.public_numbers().e != 65537:
+        raise InvalidRequest("RSA keys must have the public exponent 65537",
+                             code="weak_or_bad_key")
     try:
         return key_algorithm_of(public_key)
     except ValueError as exc:

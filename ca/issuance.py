@@ -2,6 +2,10 @@
 
 This module decides nothing about *whether* to issue (that is the RA's review,
 recorded as events); it only turns a decision into a linted, signed certificate.
+The same encoder builds the unsigned preview an application is linted with.
+
+A certificate never outlives its issuer: a validity that would pass the issuing CA's
+notAfter is refused (never silently shortened).
 """
 
 from __future__ import annotations
@@ -11,18 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from asn1crypto import keys, x509
+from asn1crypto import algos, keys, x509
 
 from ca.algorithms import KeyAlgorithm
 from ca.names import subject_name
 from ca.profiles import Profile
 from ca.signing import Signer
-from ca.x509 import CertificateRequestParts, build_tbs, key_identifier, sign_tbs
+from ca.x509 import CertificateRequestParts, build_tbs, key_identifier, lint_tbs, sign_tbs
+from domain.errors import InvalidRequest
 
-__all__ = ["PublicUrls", "Issuer", "new_serial_number", "issue_certificate",
-           "self_signed_certificate", "SERIAL_BITS"]
+__all__ = ["PublicUrls", "Issuer", "IssuerInfo", "new_serial_number", "issue_certificate",
+           "preview_certificate", "certificate_not_after", "self_signed_certificate",
+           "SERIAL_BITS", "PREVIEW_SERIAL"]
 
 SERIAL_BITS = 120  # random bits in every serial (>= 64 required); 16 octets encoded
+PREVIEW_SERIAL = 1 << SERIAL_BITS  # the placeholder serial of a preview (never signed)
 
 
 @dataclass(frozen=True)
@@ -45,12 +52,37 @@ class PublicUrls:
 
 
 @dataclass(frozen=True)
+class IssuerInfo:
+    """What a certificate says about its issuer: no key, only public data."""
+
+    name: str
+    certificate: x509.Certificate
+    signature_algorithm: algos.SignedDigestAlgorithm
+
+    @property
+    def subject(self) -> x509.Name:
+        return self.certificate.subject
+
+    @property
+    def key_identifier(self) -> bytes:
+        return key_identifier(self.certificate.public_key)
+
+    @property
+    def not_after(self) -> datetime:
+        return self.certificate.not_valid_after
+
+
+@dataclass(frozen=True)
 class Issuer:
     """A CA able to sign: its name, signer and certificate."""
 
     name: str
     signer: Signer
     certificate: x509.Certificate
+
+    @property
+    def info(self) -> IssuerInfo:
+        return IssuerInfo(self.name, self.certificate, self.signer.signature_algorithm())
 
     @property
     def subject(self) -> x509.Name:
@@ -70,17 +102,27 @@ def new_serial_number() -> int:
     return (1 << SERIAL_BITS) | secrets.randbits(SERIAL_BITS)
 
 
-def issue_certificate(issuer: Issuer, *, profile: Profile, subject: dict[str, Any],
+def certificate_not_after(issuer_not_after: datetime, not_before: datetime,
+                          validity_days: int) -> datetime:
+    """notAfter of a certificate valid ``validity_days`` from ``not_before`` (whole seconds);
+    InvalidRequest (``validity_exceeds_ca``) if that passes the issuer's notAfter."""
+    not_after = not_before.replace(microsecond=0) + timedelta(days=validity_days) \
+        - timedelta(seconds=1)
+    if not_after > issuer_not_after:
+        raise InvalidRequest(
+            f"a validity of {validity_days} days from {not_before:%Y-%m-%d} would pass the "
+            f"issuing CA's notAfter ({issuer_not_after:%Y-%m-%d %H:%M:%SZ}); ask for fewer "
+            "days", code="validity_exceeds_ca")
+    return not_after
+
+
+def build_certificate(issuer: IssuerInfo, *, profile: Profile, subject: dict[str, Any],
                       public_key_info: keys.PublicKeyInfo, key_algorithm: KeyAlgorithm,
                       serial_number: int, not_before: datetime, validity_days: int,
-                      urls: PublicUrls, lint: bool = True) -> tuple[bytes, datetime]:
-    """Sign a certificate of ``profile`` for ``subject``; returns (DER, notAfter).
-
-    notAfter never passes the issuer's own notAfter.
-    """
+                      urls: PublicUrls) -> tuple[x509.TbsCertificate, datetime]:
+    """The TBSCertificate of ``profile`` for ``subject``, and its notAfter."""
     not_before = not_before.replace(microsecond=0)
-    not_after = min(not_before + timedelta(days=validity_days) - timedelta(seconds=1),
-                    issuer.not_after)
+    not_after = certificate_not_after(issuer.not_after, not_before, validity_days)
     name = subject_name(subject)
     extensions = _profile_extensions(profile, key_algorithm, subject, public_key_info,
                                      name_is_empty=not name.chosen)
@@ -97,7 +139,35 @@ def issue_certificate(issuer: Issuer, *, profile: Profile, subject: dict[str, An
                                     subject=name, public_key_info=public_key_info,
                                     not_before=not_before, not_after=not_after,
                                     extensions=extensions)
-    return sign_tbs(build_tbs(parts, issuer.signer), issuer.signer, lint=lint), not_after
+    return build_tbs(parts, issuer.signature_algorithm), not_after
+
+
+def issue_certificate(issuer: Issuer, *, profile: Profile, subject: dict[str, Any],
+                      public_key_info: keys.PublicKeyInfo, key_algorithm: KeyAlgorithm,
+                      serial_number: int, not_before: datetime, validity_days: int,
+                      urls: PublicUrls, lint: bool = True) -> tuple[bytes, datetime]:
+    """Sign a certificate of ``profile`` for ``subject``; returns (DER, notAfter).
+
+    InvalidRequest (``validity_exceeds_ca``) if it would outlive the issuer.
+    """
+    tbs, not_after = build_certificate(
+        issuer.info, profile=profile, subject=subject, public_key_info=public_key_info,
+        key_algorithm=key_algorithm, serial_number=serial_number, not_before=not_before,
+        validity_days=validity_days, urls=urls)
+    return sign_tbs(tbs, issuer.signer, lint=lint), not_after
+
+
+def preview_certificate(issuer: IssuerInfo, *, profile: Profile, subject: dict[str, Any],
+                        public_key_info: keys.PublicKeyInfo, key_algorithm: KeyAlgorithm,
+                        not_before: datetime, validity_days: int, urls: PublicUrls,
+                        lint: bool = True) -> list[str]:
+    """pkilint's ERROR/FATAL findings on the certificate an application would get (built by
+    the same encoder, with :data:`PREVIEW_SERIAL`; never signed, no CA key used)."""
+    tbs, _ = build_certificate(
+        issuer, profile=profile, subject=subject, public_key_info=public_key_info,
+        key_algorithm=key_algorithm, serial_number=PREVIEW_SERIAL, not_before=not_before,
+        validity_days=validity_days, urls=urls)
+    return lint_tbs(tbs) if lint else []
 
 
 def self_signed_certificate(signer: Signer, *, subject: dict[str, Any], profile: Profile,
@@ -118,7 +188,7 @@ def self_signed_certificate(signer: Signer, *, subject: dict[str, Any], profile:
         serial_number=new_serial_number(), issuer=name, subject=name, public_key_info=spki,
         not_before=not_before, not_after=not_before + timedelta(days=validity_days),
         extensions=extensions)
-    return sign_tbs(build_tbs(parts, signer), signer)
+    return sign_tbs(build_tbs(parts, signer.signature_algorithm()), signer)
 
 
 def _profile_extensions(profile: Profile, key_algorithm: KeyAlgorithm, subject: dict[str, Any],

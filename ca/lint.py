@@ -9,6 +9,7 @@ import threading
 from functools import cache
 from typing import Any
 
+import validators
 from asn1crypto import x509 as asn1_x509
 from pkilint import loader, pkix
 from pkilint.pkix import certificate, crl, extension, name, ocsp
@@ -17,7 +18,7 @@ from pkilint.validation import ValidationFindingSeverity
 from ca.algorithms import SM2_CURVE_OID
 
 __all__ = ["lint_certificate", "lint_crl", "lint_ocsp_response", "SM2_TOLERATED_FINDINGS",
-           "tolerated_findings"]
+           "WILDCARD_TOLERATED_FINDINGS", "tolerated_findings"]
 
 _BLOCKING = {ValidationFindingSeverity.ERROR, ValidationFindingSeverity.FATAL}
 _lock = threading.Lock()
@@ -37,6 +38,14 @@ SM2_TOLERATED_FINDINGS: frozenset[str] = frozenset({
     "pkix.key_usage_value_prohibited_for_ec",
 })
 _EC_PUBLIC_KEY_OID = "1.2.840.10045.2.1"
+
+# pkilint's RFC 5280 linter checks a dNSName with the preferred name syntax, which has no
+# wildcard, so "*.example.com" is an ERROR there. Its CA/Browser Forum TLS linter filters
+# exactly this finding and checks the name with a leading "*." allowed. We do the same:
+# the finding is tolerated in a certificate whose every dNSName passes that same syntax
+# check (validators.domain) once a leading "*." is taken off. The wildcard rules of
+# ca/names.py (whole left-most label, never over a public suffix) apply before.
+WILDCARD_TOLERATED_FINDINGS: frozenset[str] = frozenset({"pkix.invalid_domain_name_syntax"})
 
 
 @cache
@@ -73,8 +82,24 @@ def _decoders() -> list[Any]:
 
 
 def tolerated_findings(der: bytes) -> frozenset[str]:
-    """Finding codes not held against this certificate: the SM2 ones if its key is SM2."""
-    return SM2_TOLERATED_FINDINGS if _subject_key_is_sm2(der) else frozenset()
+    """Finding codes not held against this certificate: the SM2 ones if its key is SM2,
+    the wildcard one if its only dNSNames off the preferred syntax are wildcards."""
+    tolerated = SM2_TOLERATED_FINDINGS if _subject_key_is_sm2(der) else frozenset()
+    if _dns_names_valid_but_wildcards(der):
+        tolerated |= WILDCARD_TOLERATED_FINDINGS
+    return tolerated
+
+
+def _dns_names_valid_but_wildcards(der: bytes) -> bool:
+    """Has a wildcard dNSName, and every dNSName is valid with a leading "*." taken off."""
+    try:
+        names = asn1_x509.Certificate.load(der).subject_alt_name_value or []
+        dns_names = [name.chosen.contents.decode("ascii") for name in names
+                     if name.name == "dns_name"]
+    except (ValueError, TypeError, KeyError, UnicodeError):
+        return False
+    return any(n.startswith("*.") for n in dns_names) and all(
+        validators.domain(n.removeprefix("*.")) is True for n in dns_names)
 
 
 def _subject_key_is_sm2(der: bytes) -> bool:

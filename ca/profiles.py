@@ -1,13 +1,14 @@
 """Certificate profiles: what a certificate of each kind may and must contain.
 
 A profile decides key usages, extended key usages, whether it is a CA, how long
-it may be valid, which subject fields the RA must supply, and which key types
-the subscriber may use. The RA picks a profile by name; the CA never signs
-outside one.
+it may be valid, which subject fields the RA must supply, which subjectAltName
+types it carries (and which IP ranges never), and which key types the subscriber
+may use. The RA picks a profile by name; the CA never signs outside one.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from domain.errors import InvalidRequest
 __all__ = ["Profile", "PROFILES", "get_profile"]
 
 _ALL_KEYS = frozenset(KeyAlgorithm)
+SAN_TYPES = ("dns_names", "ip_addresses", "emails")  # subject list fields: subjectAltName
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Profile:
     # RSA keys also encipher (TLS key transport); other keys only sign
     rsa_key_usage_extra: frozenset[str] = frozenset()
     encryption: bool = False                # the encryption half of a dual pair (双证书)
+    san_types: frozenset[str] = frozenset()  # which of SAN_TYPES it may carry
+    # Policy switches no profile of today sets (kept for test or special profiles):
+    allow_loopback_ip: bool = False         # an iPAddress SAN in 127.0.0.0/8 or ::1
+    any_key_family: bool = False            # certify keys outside the CA's own hierarchy
 
     def key_usage_for(self, algorithm: KeyAlgorithm) -> frozenset[str]:
         if algorithm.is_rsa:
@@ -52,6 +58,14 @@ class Profile:
         if missing:
             raise InvalidRequest(f"profile {self.name} needs subject fields: "
                                  f"{', '.join(missing)}", code="missing_subject_fields")
+        refused = [f for f in SAN_TYPES if subject.get(f) and f not in self.san_types]
+        if refused:
+            allowed = ", ".join(t for t in SAN_TYPES if t in self.san_types) or "none"
+            raise InvalidRequest(f"profile {self.name} does not take subject "
+                                 f"{', '.join(refused)} (subjectAltName types it takes: "
+                                 f"{allowed})", code="san_type_not_allowed")
+        for address in subject.get("ip_addresses", []):
+            self._check_ip_address(address)
         if self.name == "tls-server":
             cn = subject.get("common_name")
             sans = set(subject.get("dns_names", [])) | set(subject.get("ip_addresses", []))
@@ -62,6 +76,23 @@ class Profile:
         if not self.is_ca and self.name != "tls-server" and not subject.get("common_name"):
             raise InvalidRequest(f"profile {self.name} needs subject field common_name",
                                  code="missing_subject_fields")
+
+    def _check_ip_address(self, text: str) -> None:
+        """No certificate names an address that is nobody's: unspecified, loopback (unless
+        the profile allows it), multicast, link-local or reserved."""
+        address = ipaddress.ip_address(text)
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+        if address.is_loopback and self.allow_loopback_ip:
+            return  # (::1 is also in the reserved ::/8)
+        this_network = isinstance(address, ipaddress.IPv4Address) and address.packed[0] == 0
+        kinds = [("unspecified", address.is_unspecified or this_network),
+                 ("loopback", address.is_loopback), ("multicast", address.is_multicast),
+                 ("link-local", address.is_link_local), ("reserved", address.is_reserved)]
+        for kind, applies in kinds:
+            if applies:
+                raise InvalidRequest(f"{text} is a {kind} address: it is never certified",
+                                     code="ip_address_not_allowed")
 
     def check_key(self, algorithm: KeyAlgorithm) -> None:
         if algorithm not in self.key_algorithms:
@@ -82,24 +113,27 @@ class Profile:
 
 
 _SIGNING = frozenset({"digital_signature", "non_repudiation"})
+_EMAILS = frozenset({"emails"})
 
 PROFILES: dict[str, Profile] = {p.name: p for p in [
     Profile("personal-signing", "a person's signing and login certificate (个人证书)",
             key_usage=_SIGNING, extended_key_usage=("client_auth", "email_protection"),
             required_subject=("common_name",), default_validity_days=365,
-            max_validity_days=3 * 366),
+            max_validity_days=3 * 366, san_types=_EMAILS),
     Profile("organisation-signing", "an organisation's signing certificate (企业/机构证书)",
             key_usage=_SIGNING, extended_key_usage=("client_auth",),
             required_subject=("common_name", "organization", "country"),
-            default_validity_days=365, max_validity_days=3 * 366),
+            default_validity_days=365, max_validity_days=3 * 366, san_types=_EMAILS),
     Profile("tls-server", "a TLS server certificate",
             key_usage=frozenset({"digital_signature"}), extended_key_usage=("server_auth",),
             required_subject=("dns_names",), default_validity_days=90, max_validity_days=398,
-            rsa_key_usage_extra=frozenset({"key_encipherment"})),
+            rsa_key_usage_extra=frozenset({"key_encipherment"}),
+            san_types=frozenset({"dns_names", "ip_addresses"})),
     Profile("encryption", "the encryption half of a dual-certificate pair (加密证书)",
             key_usage=frozenset({"key_encipherment", "data_encipherment", "key_agreement"}),
             extended_key_usage=(), required_subject=("common_name",),
             default_validity_days=365, max_validity_days=3 * 366, encryption=True,
+            san_types=_EMAILS,
             key_algorithms=frozenset({KeyAlgorithm.SM2, KeyAlgorithm.ECDSA_P256,
                                       KeyAlgorithm.ECDSA_P384, KeyAlgorithm.RSA_2048,
                                       KeyAlgorithm.RSA_3072, KeyAlgorithm.RSA_4096})),

@@ -7,7 +7,8 @@ responder itself), and a short life (:data:`RESPONDER_VALIDITY_DAYS`). It is
 rotated, with a fresh key, once less than a third of that life is left; the
 old certificate stays valid until its notAfter, so responses it signed keep
 verifying. Certifying and rotating are events on the ``OcspResponder``
-aggregate; the key stays in the key store.
+aggregate; the key stays in the key store. A root CA has no responder: it certifies
+CAs only, which relying parties check by CRL.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ca.signing import Signer
 from ca.x509 import CertificateRequestParts, build_tbs, key_identifier, sign_tbs
 from domain.actors import SYSTEM, Actor
 from domain.claims import SerialClaim
-from domain.errors import Conflict
+from domain.errors import Conflict, NotFound
 from domain.responder import ROTATE_WHEN_LEFT, OcspResponder
 
 __all__ = ["RESPONDER_VALIDITY_DAYS", "ResponderCredentials", "Responders",
@@ -79,7 +80,14 @@ class Responders:
         self._lock = threading.Lock()
 
     def get(self, issuer: str) -> ResponderCredentials | None:
+        """None also for a root CA: it is served by CRL only (even one a release before
+        this policy certified a responder for)."""
         now = self._service.clock()
+        try:
+            if self._service.authority_as_established(issuer).is_root:
+                return None
+        except NotFound:
+            pass  # no such CA: answered below as before (None, or NotFound when rotating)
         with self._lock:
             cached = self._cache.get(issuer)
             if cached is not None and cached[1] > now \
@@ -118,7 +126,8 @@ def responder_certificate(issuer: Issuer, signer: Signer, *, serial_number: int,
         serial_number=serial_number, issuer=issuer.subject, subject=_subject_for(issuer),
         public_key_info=spki, not_before=not_before, not_after=not_after,
         extensions=extensions)
-    return sign_tbs(build_tbs(parts, issuer.signer), issuer.signer, lint=lint), not_after
+    tbs = build_tbs(parts, issuer.signer.signature_algorithm())
+    return sign_tbs(tbs, issuer.signer, lint=lint), not_after
 
 
 def current_responder(service: CAService, issuer_name: str) -> ResponderCredentials | None:
@@ -130,7 +139,9 @@ def current_responder(service: CAService, issuer_name: str) -> ResponderCredenti
 def ensure_responder(service: CAService, issuer_name: str, *, actor: Actor = SYSTEM,
                      force: bool = False) -> ResponderCredentials:
     """The responder of ``issuer_name``: certified if it has none, rotated if due (or if
-    ``force``). Losing a race to another process means using the winner's responder."""
+    ``force``). Losing a race to another process means using the winner's responder.
+    IllegalTransition for a root CA, which never gets a delegated responder."""
+    service.authority_as_established(issuer_name).check_may_delegate_ocsp()
     for _ in range(_ATTEMPTS):
         responder = _load(service, issuer_name)
         now = service.clock()

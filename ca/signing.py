@@ -134,7 +134,7 @@ def verify_signature(public_key_info: keys.PublicKeyInfo,
     For SM2 the signer ID is part of what is signed; each of ``sm2_ids`` is tried
     in order and the one that verified is returned (None for other algorithms).
     """
-    oid = signature_algorithm["algorithm"].dotted
+    oid = _dotted(signature_algorithm)
     if oid == SM3_WITH_SM2_OID:
         from ca import sm2  # SM2 lives in its own package (gmssl or a faster backend)
 
@@ -143,10 +143,13 @@ def verify_signature(public_key_info: keys.PublicKeyInfo,
                 return signer_id
         raise SignatureError("SM2 signature does not verify")
     try:
+        name = signature_algorithm.signature_algo
+    except ValueError:  # asn1crypto knows no such signature algorithm (e.g. 1.2.3.4.5)
+        raise SignatureError(f"signature algorithm {oid} is not accepted") from None
+    try:
         public_key = serialization.load_der_public_key(public_key_info.dump())
     except ValueError as exc:
         raise SignatureError(f"public key cannot be loaded: {exc}") from None
-    name = signature_algorithm.signature_algo
     try:
         if name == "rsassa_pkcs1v15" and isinstance(public_key, rsa.RSAPublicKey):
             digest = _HASHES.get(signature_algorithm.hash_algo)
@@ -164,4 +167,13 @@ def verify_signature(public_key_info: keys.PublicKeyInfo,
             raise SignatureError(f"signature algorithm {oid} does not match the key")
     except InvalidSignature:
         raise SignatureError("signature does not verify") from None
+    except ValueError:  # no digest asn1crypto knows for this algorithm
+        raise SignatureError(f"signature algorithm {oid} is not accepted") from None
     return None
+
+
+def _dotted(signature_algorithm: algos.SignedDigestAlgorithm) -> str:
+    try:
+        return str(signature_algorithm["algorithm"].dotted)
+    except (ValueError, TypeError, KeyError):
+        return "(unreadable)"

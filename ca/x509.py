@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from asn1crypto import keys, x509
+from asn1crypto import algos, keys, x509
 
 from ca import der
 from ca.lint import lint_certificate
 from ca.signing import Signer, verify_signature
 
-__all__ = ["CertificateRequestParts", "build_tbs", "sign_tbs", "encode_time",
+__all__ = ["CertificateRequestParts", "build_tbs", "sign_tbs", "lint_tbs", "encode_time",
            "key_identifier", "CertificateLintError"]
 
 
@@ -55,12 +55,14 @@ def key_identifier(public_key_info: keys.PublicKeyInfo) -> bytes:
     return hashlib.sha1(public_key_info["public_key"].contents[1:], usedforsecurity=False).digest()
 
 
-def build_tbs(parts: CertificateRequestParts, signer: Signer) -> x509.TbsCertificate:
+def build_tbs(parts: CertificateRequestParts,
+              signature_algorithm: algos.SignedDigestAlgorithm) -> x509.TbsCertificate:
+    """The TBSCertificate of ``parts``, to be signed with ``signature_algorithm``."""
     extensions = [x509.Extension(ext) for ext in parts.extensions]
     return x509.TbsCertificate({
         "version": "v3",
         "serial_number": parts.serial_number,
-        "signature": signer.signature_algorithm(),
+        "signature": signature_algorithm,
         "issuer": parts.issuer,
         "validity": {"not_before": encode_time(parts.not_before),
                      "not_after": encode_time(parts.not_after)},
@@ -79,13 +81,24 @@ def sign_tbs(tbs: x509.TbsCertificate, signer: Signer, *, lint: bool = True) -> 
     tbs_der = tbs.dump(force=True)
     algorithm_der = signer.signature_algorithm().dump()
     if lint:
-        findings = lint_certificate(_assemble(tbs_der, algorithm_der, b"\x00" * 8))
+        findings = _lint(tbs_der, algorithm_der)
         if findings:
             raise CertificateLintError(findings)
     signature = signer.sign(tbs_der)
     # a faulty signature (a hardware or arithmetic fault) must never leave the CA
     verify_signature(signer.public_key_info(), signer.signature_algorithm(), signature, tbs_der)
     return _assemble(tbs_der, algorithm_der, signature)
+
+
+def lint_tbs(tbs: x509.TbsCertificate) -> list[str]:
+    """pkilint's ERROR/FATAL findings on the certificate ``tbs`` would become, unsigned: the
+    preview an application gets before anything is recorded (no CA key is used)."""
+    return _lint(tbs.dump(force=True), tbs["signature"].dump())
+
+
+def _lint(tbs_der: bytes, algorithm_der: bytes) -> list[str]:
+    """Lint a copy of the certificate with a placeholder signature."""
+    return lint_certificate(_assemble(tbs_der, algorithm_der, b"\x00" * 8))
 
 
 def _assemble(tbs_der: bytes, algorithm_der: bytes, signature: bytes) -> bytes:

@@ -3,6 +3,13 @@ and the CRLs it has issued.
 
 Its id derives from its name, so a second ``init`` of the same name is a conflict.
 
+Which certificates a CA may issue is policy recorded on the CA, in its Established event:
+the profiles it may issue and the subject key algorithms it may certify. A root CA signs
+CA certificates (and its own CRLs) only: never an end-entity certificate, never a
+delegated OCSP responder (a root is served by CRL only). A CA established by release 0.1
+has no such fields; its policy is derived from what it has (see :meth:`check_may_issue`,
+:func:`key_family`).
+
 CRL numbers are allocated by recording :class:`CertificateAuthority.CrlIssued`: the event
 is saved at the aggregate's next version, so two publishers racing for one number cannot
 both succeed (the loser gets the library's IntegrityError, reloads and takes the next
@@ -20,15 +27,31 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, InvalidRequest
 from domain.ids import NAMESPACE
 from domain.topics import stable_topics
 
-__all__ = ["CertificateAuthority", "CrlRecord", "FULL_CRL", "DELTA_CRL", "MAX_CRL_NUMBER"]
+__all__ = ["CertificateAuthority", "CrlRecord", "FULL_CRL", "DELTA_CRL", "MAX_CRL_NUMBER",
+           "SM2_KEYS", "INTERNATIONAL_KEYS", "key_family"]
 
 FULL_CRL = "full"
 DELTA_CRL = "delta"
 MAX_CRL_NUMBER = (1 << 159) - 1  # 20 octets, positive (RFC 5280 §5.2.3)
+
+# The two hierarchies a CA belongs to, by its key: a 国密 (SM2) CA certifies SM2 keys, an
+# international CA (RSA, ECDSA, Ed25519) certifies international keys.
+SM2_KEYS: frozenset[str] = frozenset({"sm2"})
+INTERNATIONAL_KEYS: frozenset[str] = frozenset({"rsa-2048", "rsa-3072", "rsa-4096",
+                                                "ecdsa-p256", "ecdsa-p384", "ed25519"})
+
+
+def key_family(key_algorithm: str) -> frozenset[str]:
+    """The subject key algorithms a CA with a ``key_algorithm`` key certifies by default."""
+    if key_algorithm in SM2_KEYS:
+        return SM2_KEYS
+    if key_algorithm in INTERNATIONAL_KEYS:
+        return INTERNATIONAL_KEYS
+    raise ValueError(f"unknown key algorithm {key_algorithm!r}")
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,11 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
         key_ref: str  # where the key store keeps the (encrypted) private key
         certificate_der: bytes
         parent: str | None  # None for a root
+        # Added with defaults, so events stored before them still decode. None: derived
+        # (a root issues CA profiles only, any other CA every end-entity profile; keys of
+        # the CA's own family, see key_family).
+        profiles: list[str] | None = None                # the profiles it may issue
+        subject_key_algorithms: list[str] | None = None  # the subject keys it may certify
 
     class CrlIssued(Aggregate.Event):
         """A CRL was signed with ``crl_number`` (and is being published).
@@ -92,13 +120,22 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
             else:
                 aggregate.last_delta_crl = record
 
+    # class-level defaults: a snapshot taken before these attributes existed lacks them
+    profiles: list[str] | None = None
+    subject_key_algorithms: list[str] | None = None
+
     def __init__(self, *, actor_id: str, actor_role: str, name: str, key_algorithm: str,
-                 key_ref: str, certificate_der: bytes, parent: str | None) -> None:
+                 key_ref: str, certificate_der: bytes, parent: str | None,
+                 profiles: list[str] | None = None,
+                 subject_key_algorithms: list[str] | None = None) -> None:
         self.name = name
         self.key_algorithm = key_algorithm
         self.key_ref = key_ref
         self.certificate_der = certificate_der
         self.parent = parent
+        self.profiles = None if profiles is None else list(profiles)
+        self.subject_key_algorithms = None if subject_key_algorithms is None \
+            else list(subject_key_algorithms)
         self.last_crl_number = 0
         self.last_crl_position = 0
         self.crls_issued = 0
@@ -112,10 +149,69 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
 
     @classmethod
     def establish(cls, *, actor: Actor, name: str, key_algorithm: str, key_ref: str,
-                  certificate_der: bytes, parent: str | None) -> CertificateAuthority:
+                  certificate_der: bytes, parent: str | None, profiles: list[str] | None = None,
+                  subject_key_algorithms: list[str] | None = None) -> CertificateAuthority:
+        """A new CA that may issue ``profiles`` (None: by its rank, see
+        :meth:`check_may_issue`) for keys of ``subject_key_algorithms`` (None: its own
+        family, see :func:`key_family`)."""
+        keys = sorted(key_family(key_algorithm) if subject_key_algorithms is None
+                      else subject_key_algorithms)
+        unknown = set(keys) - SM2_KEYS - INTERNATIONAL_KEYS
+        if unknown or not keys:
+            raise InvalidRequest(f"a CA certifies known key algorithms; not {sorted(unknown)}",
+                                 code="invalid_ca_policy")
         return cls._create(cls.Established, actor_id=actor.id, actor_role=actor.role.value,
                            name=name, key_algorithm=key_algorithm, key_ref=key_ref,
-                           certificate_der=certificate_der, parent=parent)
+                           certificate_der=certificate_der, parent=parent,
+                           profiles=None if profiles is None else sorted(profiles),
+                           subject_key_algorithms=keys)
+
+    @property
+    def is_root(self) -> bool:
+        return self.parent is None
+
+    def certifiable_key_algorithms(self) -> frozenset[str]:
+        """The subject key algorithms this CA certifies (derived for release-0.1 CAs)."""
+        if self.subject_key_algorithms is None:
+            return key_family(self.key_algorithm)
+        return frozenset(self.subject_key_algorithms)
+
+    # ---- guards ---------------------------------------------------------------------------
+
+    def check_may_issue(self, profile: str, *, ca_profile: bool) -> None:
+        """Raise InvalidRequest unless this CA may issue certificates of ``profile``
+        (``ca_profile``: whether that profile makes CA certificates). A root never issues
+        an end-entity certificate, whatever its recorded profiles say."""
+        if self.is_root and not ca_profile:
+            raise InvalidRequest(
+                f"{self.name} is a root CA: it certifies CAs only, never end-entity "
+                f"certificates such as {profile}", code="profile_not_allowed_for_ca")
+        if self.profiles is None:  # established by release 0.1: derived from its rank
+            allowed = ca_profile == self.is_root
+        else:
+            allowed = profile in self.profiles
+        if not allowed:
+            raise InvalidRequest(f"CA {self.name} does not issue {profile} certificates",
+                                 code="profile_not_allowed_for_ca")
+
+    def check_may_certify(self, key_algorithm: str, *, any_family: bool = False) -> None:
+        """Raise InvalidRequest unless this CA certifies ``key_algorithm`` subject keys:
+        a 国密 (SM2) CA SM2 keys, an international one RSA/ECDSA/Ed25519 keys, unless the
+        profile allows ``any_family``."""
+        if any_family or key_algorithm in self.certifiable_key_algorithms():
+            return
+        allowed = ", ".join(sorted(self.certifiable_key_algorithms()))
+        raise InvalidRequest(
+            f"CA {self.name} ({self.key_algorithm}) does not certify {key_algorithm} keys "
+            f"(it certifies: {allowed}); apply to a CA of the key's own hierarchy",
+            code="key_not_allowed_for_ca")
+
+    def check_may_delegate_ocsp(self) -> None:
+        """A root CA never gets a delegated OCSP responder: it is served by CRL only."""
+        if self.is_root:
+            raise IllegalTransition(
+                f"{self.name} is a root CA: it has no OCSP responder (served by CRL only)",
+                code="root_ca_no_responder")
 
     def record_crl(self, actor: Actor, at: datetime, *, crl_number: int, kind: str,
                    this_update: datetime, next_update: datetime, entry_count: int,

@@ -247,9 +247,7 @@ class Certificate(Aggregate, created_event_name="Applied"):
         if reason in (RevocationReason.CERTIFICATE_HOLD, RevocationReason.REMOVE_FROM_CRL):
             raise IllegalTransition(f"{reason.rfc_name} is not a revocation reason",
                                     code="invalid_reason")
-        if invalidity_date is not None and invalidity_date > at:
-            raise IllegalTransition("the invalidity date cannot be in the future",
-                                    code="invalid_invalidity_date")
+        self.check_invalidity_date(invalidity_date, at)
         self.trigger_event(self.Revoked, timestamp=at, reason=int(reason), revocation_time=at,
                            invalidity_date=invalidity_date, comment=comment, **_who(actor))
 
@@ -271,6 +269,19 @@ class Certificate(Aggregate, created_event_name="Applied"):
             raise IllegalTransition(
                 f"cannot {command} a certificate that is {self.status.value}",
                 code=f"certificate_{self.status.value}")
+
+    def check_invalidity_date(self, invalidity_date: datetime | None, at: datetime) -> None:
+        """The key is known or suspected compromised since (RFC 5280 §5.3.2): not in the
+        future, and not before the certificate was valid (its notBefore)."""
+        if invalidity_date is None:
+            return
+        if invalidity_date > at:
+            raise IllegalTransition("the invalidity date cannot be in the future",
+                                    code="invalid_invalidity_date")
+        if self.not_before is not None and invalidity_date < self.not_before:
+            raise IllegalTransition(
+                f"the invalidity date cannot be before the certificate's notBefore "
+                f"({self.not_before.isoformat()})", code="invalid_invalidity_date")
 
     def check_not_expired(self, command: str, at: datetime) -> None:
         if self.not_after is not None and at > self.not_after:

@@ -265,8 +265,8 @@ class OcspReadModel(ReadModel):
         updates = []
         for issuer, serial, status, revocation_time, reason, position, ca_der in rows:
             credentials = self.responders.get(issuer)
-            if credentials is None:
-                raise LookupError(f"no OCSP responder for {issuer}")
+            if credentials is None:  # a root CA (served by CRL only): not the others' loss
+                continue
             if issuer not in hashes:
                 hashes[issuer] = compute_issuer_hashes(bytes(ca_der))
             next_update = min(now + self.settings.validity, credentials.not_after)

@@ -45,8 +45,9 @@ class OcspStack:
             pass
         self.answers.refresh()
 
-    def issue(self, label: str, algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256) -> Certificate:
-        _, csr = make_csr(algorithm)
+    def issue(self, label: str, algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256,
+              csr: str | None = None) -> Certificate:
+        csr = csr or make_csr(algorithm)[1]
         cid = self.service.apply(PORTAL, profile="personal-signing", csr=csr,
                                  subject={"common_name": label})
         self.service.approve(OFFICER, cid)

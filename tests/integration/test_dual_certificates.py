@@ -197,7 +197,8 @@ def test_pair_issuance_is_all_or_nothing(service: CAService,
 
 @pytest.mark.parametrize(("signing", "encryption", "code", "needle"), [
     ("same", "same", "pair_keys_identical", "different key pairs"),
-    (KeyAlgorithm.SM2, KeyAlgorithm.ECDSA_P256, "pair_keys_mismatch", "one algorithm"),
+    (KeyAlgorithm.ECDSA_P256, KeyAlgorithm.RSA_2048, "pair_keys_mismatch", "one algorithm"),
+    (KeyAlgorithm.SM2, KeyAlgorithm.ECDSA_P256, "key_not_allowed_for_ca", "encryption_csr: "),
     (KeyAlgorithm.SM2, "bad", "bad_csr_signature", "encryption_csr: "),
     (KeyAlgorithm.ED25519, KeyAlgorithm.ED25519, "key_not_allowed", "encryption_csr: "),
 ])
@@ -209,10 +210,11 @@ def test_bad_pairs_are_refused_and_record_nothing(service: CAService, signing: A
     csrs = {"same": sm2_csr(sm2.generate_signer()), "bad": csr_pem(bytes(damaged))}
     signing_csr = csrs.get(signing) or _csr(signing)
     encryption_csr = csrs.get(encryption) or _csr(encryption)
+    issuer = _issuer_for(service, KeyAlgorithm.SM2 if signing == "same" else signing)
     before = event_topics(service)
     with pytest.raises(InvalidRequest) as caught:
         service.apply_pair(PORTAL, signing_csr=signing_csr, encryption_csr=encryption_csr,
-                           subject=SUBJECT)
+                           subject=SUBJECT, issuer=issuer)
     assert caught.value.code == code, caught.value
     assert needle in caught.value.message
     assert event_topics(service) == before

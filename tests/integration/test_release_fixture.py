@@ -14,12 +14,17 @@ from cryptography import x509
 from api.bootstrap import bootstrap
 from api.readmodels import build_read_models
 from api.settings import Settings
+from ca.algorithms import KeyAlgorithm
 from ca.keystore import KeyStore
+from ca.responder import ensure_responder
 from ca.service import CAService
 from domain.certificate import Certificate, Status
+from domain.errors import IllegalTransition, InvalidRequest
 from domain.reasons import RevocationReason
-from tests.conftest import OFFICER
+from tests.conftest import OFFICER, PORTAL
 from tests.crl_helpers import crl_entries
+from tests.helpers import event_topics, make_csr
+from tests.interop.test_sm2_certificates import sm2_csr
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.1"
 PASSPHRASE = b"release 0.1 fixture passphrase"
@@ -86,3 +91,34 @@ def test_release_0_1_read_models_rebuild_and_a_new_revocation_reaches_the_crl(
         x509.load_der_x509_crl(full.der)
     finally:
         read_models.database.close()
+
+
+def test_release_0_1_cas_get_the_issuing_policy_derived_from_their_events(
+        old_release) -> None:
+    """Established events of release 0.1 have no profiles or key algorithms: a root issues
+    CA certificates only, an issuing CA every end-entity profile for keys of its family."""
+    service, _, _ = old_release
+    for name in ("root-ca", "issuing-ca", "sm2-root-ca", "sm2-issuing-ca"):
+        authority = service.get_authority(name)
+        assert authority.profiles is None and authority.subject_key_algorithms is None
+    before = event_topics(service)
+    subject = {"common_name": "李四"}
+    refusals = [("root-ca", make_csr(KeyAlgorithm.ECDSA_P256)[1], "profile_not_allowed_for_ca"),
+                ("sm2-root-ca", sm2_csr(), "profile_not_allowed_for_ca"),
+                ("issuing-ca", sm2_csr(), "key_not_allowed_for_ca"),
+                ("sm2-issuing-ca", make_csr(KeyAlgorithm.ECDSA_P256)[1],
+                 "key_not_allowed_for_ca")]
+    for issuer, csr, code in refusals:
+        with pytest.raises(InvalidRequest) as caught:
+            service.apply(PORTAL, profile="personal-signing", csr=csr, subject=subject,
+                          issuer=issuer)
+        assert caught.value.code == code, issuer
+    with pytest.raises(IllegalTransition):
+        ensure_responder(service, "root-ca")
+    assert event_topics(service) == before
+    for issuer, csr in (("issuing-ca", make_csr(KeyAlgorithm.ECDSA_P256)[1]),
+                        ("sm2-issuing-ca", sm2_csr())):
+        cid = service.apply(PORTAL, profile="personal-signing", csr=csr, subject=subject,
+                            issuer=issuer)
+        service.approve(OFFICER, cid)
+        assert service.issue(OFFICER, cid).status is Status.ISSUED

@@ -29,6 +29,7 @@ from ca.signing import verify_signature
 from domain.reasons import RevocationReason
 from tests.conftest import OFFICER, build_service, with_hierarchy
 from tests.integration.test_lifecycle import service_settings
+from tests.interop.test_sm2_certificates import sm2_csr
 from tests.ocsp_helpers import OcspStack, ocsp_request, ocsp_stack
 
 pytestmark = pytest.mark.interop
@@ -188,7 +189,8 @@ def test_the_responder_signs_with_the_ca_algorithm(algorithm: KeyAlgorithm,
                                                    sqlite_settings, tmp_path: Path) -> None:
     service = with_hierarchy(build_service(sqlite_settings), algorithm)
     stack = ocsp_stack(service, tmp_path / "pki")
-    stack.issue("leaf")
+    # a leaf of the CA's own hierarchy: an SM2 CA certifies SM2 keys only
+    stack.issue("leaf", csr=sm2_csr() if algorithm is KeyAlgorithm.SM2 else None)
     stack.sync()
     response = stack.answers.answer(ocsp_request(
         stack.cert_id(stack.certificates["leaf"].serial_number), nonce=b"\x01" * 8)).body

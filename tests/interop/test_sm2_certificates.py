@@ -29,6 +29,7 @@ from pkilint.validation import ValidationFindingSeverity
 from api.settings import Settings
 from ca import sm2
 from ca.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID, KeyAlgorithm
+from ca.csr import check_request
 from ca.issuance import issue_certificate, new_serial_number
 from ca.lint import (
     SM2_TOLERATED_FINDINGS,
@@ -218,17 +219,28 @@ def test_the_toleration_is_for_sm2_keys_only(sm2_service: CAService) -> None:
     sm2_service.establish_hierarchy(ADMIN, algorithm=KeyAlgorithm.ECDSA_P256,
                                     root_name="ec-root-ca", issuing_name="ec-issuing-ca",
                                     organization="Test Org")
-    # RSA and ECDSA keys, under an ECDSA CA and under an SM2 CA: nothing is tolerated.
-    for issuer in ("ec-issuing-ca", "issuing-ca"):
-        for algorithm in (KeyAlgorithm.ECDSA_P256, KeyAlgorithm.RSA_2048):
-            der = issue(sm2_service, "encryption", make_csr(algorithm)[1],
-                        issuer=issuer).certificate_der
+    # RSA and ECDSA keys, under an ECDSA CA and under an SM2 CA: nothing is tolerated. The
+    # service certifies keys of the CA's own hierarchy only (README, "Issuance policy"), so
+    # the mixed ones are made with the encoder itself, as the service would sign them.
+    def encoded(issuer: str, csr_text: str) -> bytes:
+        request = check_request(csr_text)
+        der, _ = issue_certificate(
+            sm2_service.issuer(issuer), profile=PROFILES["encryption"],
+            subject=SUBJECTS["encryption"], public_key_info=request.public_key_info,
+            key_algorithm=request.key_algorithm, serial_number=new_serial_number(),
+            not_before=datetime.now(UTC), validity_days=30, urls=sm2_service.urls)
+        return der
+
+    for algorithm in (KeyAlgorithm.ECDSA_P256, KeyAlgorithm.RSA_2048):
+        for der in (issue(sm2_service, "encryption", make_csr(algorithm)[1],
+                          issuer="ec-issuing-ca").certificate_der,
+                    encoded("issuing-ca", make_csr(algorithm)[1])):
             assert tolerated_findings(der) == frozenset()
             assert pkilint_blocking(der) == set()
     ec_issuing, ec_root = sm2_service.chain("ec-issuing-ca")
     assert tolerated_findings(ec_issuing) == tolerated_findings(ec_root) == frozenset()
     # An SM2 key under an ECDSA CA keeps its toleration: it is the key that counts.
-    der = issue(sm2_service, "encryption", sm2_csr(), issuer="ec-issuing-ca").certificate_der
+    der = encoded("ec-issuing-ca", sm2_csr())
     assert tolerated_findings(der) == SM2_TOLERATED_FINDINGS
 
     # keyEncipherment on an ECDSA key stays an error, even under an SM2 CA (SM2's key
