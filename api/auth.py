@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 
 from api.errors import ApiError
-from ca.access import authenticate
+from ca.applications.tokens import authenticate
 from domain.actors import Actor, Role
 
 __all__ = ["require", "current_actor"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.settings import Settings
-from ca.keystore import KeyStore, passphrase_from_environment
-from ca.service import CAService, Clock, ServiceSettings, utc_now
+from ca.applications.certificates import CAService, Clock, ServiceSettings, utc_now
+from ca.keys.keystore import KeyStore, passphrase_from_environment
 
 __all__ = ["bootstrap"]
 

@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int({**_COMMANDS, **cli_readmodels.COMMANDS}[args.command](args, settings) or 0)
     except Exception as exc:  # a clear line for people, not a traceback
-        from ca.keystore import KeyStoreError
+        from ca.keys.keystore import KeyStoreError
         from domain.errors import DomainError
 
         if isinstance(exc, (DomainError, KeyStoreError, ValueError)):
@@ -89,7 +89,7 @@ def _use_demo_passphrase_if_present(settings: Settings) -> None:
 
 
 def _init(args: argparse.Namespace, settings: Settings) -> int:
-    from ca.algorithms import KeyAlgorithm
+    from ca.encoding.algorithms import KeyAlgorithm
     from domain.actors import Actor, Role
 
     if args.demo_passphrase:
@@ -145,7 +145,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    from ca.access import create_token, revoke_token
+    from ca.applications.tokens import create_token, revoke_token
     from domain.actors import Actor, Role
 
     service = _service(settings)

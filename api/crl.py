@@ -1,6 +1,6 @@
 """``GET /crl/<ca>.crl`` and ``GET /crl/<ca>-delta.crl``: the CA's latest full and delta CRL.
 
-DER, ``application/pkix-crl``, at the URLs issued certificates name (ca.issuance.PublicUrls).
+DER, ``application/pkix-crl``, at the URLs issued certificates name (ca.policy.issuance.PublicUrls).
 A GET reads the latest signed CRL from the read-model store (the bytes are cached per
 CRL number); only when a CA has none yet, or its latest is past nextUpdate, is one
 signed on demand. Caching: ETag (CA, kind and CRL number: a number is never reused),
@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, request
 
 from api.errors import ApiError, error_response
 from api.readmodels import EXTENSION, ReadModels
-from ca.publishing import CrlUnavailable, Publication
+from ca.applications.crl_publisher import CrlUnavailable, Publication
 from domain.authority import DELTA_CRL, FULL_CRL
 
 __all__ = ["blueprint"]

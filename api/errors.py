@@ -7,8 +7,8 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from ca.keystore import KeyStoreError
-from ca.x509 import CertificateLintError
+from ca.encoding.certificate_encoding import CertificateLintError
+from ca.keys.keystore import KeyStoreError
 from domain.errors import Conflict, DomainError, IllegalTransition, InvalidRequest, NotFound
 
 __all__ = ["ApiError", "register_error_handlers", "error_response"]

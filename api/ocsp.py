@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, request
 
 from api import ocsp_http
-from ca.responder import Responders
+from ca.applications.responders import Responders
 from projections.db import open_read_model_database
 from projections.ocsp import OcspSettings
 from projections.ocsp_query import OcspAnswers

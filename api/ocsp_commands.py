@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, settings: Settings, service_factory: Callable[
         return _serve(args, settings, service_factory)
     service = service_factory()
     if args.ocsp_command == "rotate":
-        from ca.responder import ensure_responder
+        from ca.applications.responders import ensure_responder
 
         issuer = args.issuer or settings.default_issuer
         credentials = ensure_responder(service, issuer, force=args.force)
@@ -70,7 +70,7 @@ def _database(settings: Settings) -> Any:
 
 
 def _read_model(settings: Settings, service: Any) -> Any:
-    from ca.responder import Responders
+    from ca.applications.responders import Responders
     from projections.ocsp import OcspReadModel, OcspSettings
 
     return OcspReadModel(_database(settings), Responders(service, rotate=True),
@@ -133,7 +133,7 @@ def _upkeep(model: Any) -> None:
 def _worker(settings: Settings, service_factory: Callable[[], Any], host: str, port: int,
             poll_seconds: float) -> int:
     from api.ocsp_server import OcspHttpServer, listen, new_event_loop
-    from ca.responder import Responders
+    from ca.applications.responders import Responders
     from projections.db import open_read_model_database
     from projections.ocsp import OcspSettings
     from projections.ocsp_query import OcspAnswers

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import unquote
 
-from ca.ocsp import ResponseStatus, error_response
+from ca.encoding.ocsp_encoding import ResponseStatus, error_response
 from projections.ocsp_query import Answer, OcspAnswers
 
 __all__ = ["Reply", "MAX_REQUEST_BYTES", "REQUEST_TYPE", "RESPONSE_TYPE", "post", "get",

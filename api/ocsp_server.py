@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api import ocsp_http
-from ca.ocsp import ResponseStatus, error_response
+from ca.encoding.ocsp_encoding import ResponseStatus, error_response
 from projections.ocsp_query import OcspAnswers
 
 __all__ = ["OcspHttpServer", "RunningServer", "start_in_thread", "listen", "new_event_loop"]

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app
 
 from api.errors import ApiError
 from api.views import pem
-from ca.service import CAService
+from ca.applications.certificates import CAService
 
 __all__ = ["blueprint"]
 

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, request, url_for
 from api.auth import current_actor, require
 from api.errors import ApiError
 from api.views import certificate_view, pair_view
-from ca.service import CAService
+from ca.applications.certificates import CAService
 from domain.actors import Role
 from domain.reasons import RevocationReason
 

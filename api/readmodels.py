@@ -21,8 +21,8 @@ from typing import Any
 
 from flask import Flask
 
-from ca.crl_schedule import CrlScheduler, CrlSettings
-from ca.publishing import CrlPublisher, CrlUnavailable
+from ca.applications.crl_publisher import CrlPublisher, CrlUnavailable
+from ca.processes.crl_publication import CrlScheduler, CrlSettings
 from projections.crl import CRL_MODEL, CrlReadModel
 from projections.crl_store import CrlStore
 from projections.db import ReadModelDatabase, open_read_model_database

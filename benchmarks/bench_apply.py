@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.bootstrap import bootstrap  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from ca.algorithms import KeyAlgorithm  # noqa: E402
-from ca.keystore import KeyStore  # noqa: E402
+from ca.encoding.algorithms import KeyAlgorithm  # noqa: E402
+from ca.keys.keystore import KeyStore  # noqa: E402
 from domain.actors import Actor, Role  # noqa: E402
 from tests.helpers import make_csr  # noqa: E402
 from tests.interop.test_sm2_certificates import sm2_csr  # noqa: E402

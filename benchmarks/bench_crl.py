@@ -7,7 +7,7 @@ revocation time, reason, invalidity date for keyCompromise). Each side runs in i
 own process under ``/usr/bin/time -v`` for wall time and peak RSS. Ours is measured
 twice:
 
-- the encoder alone (ca.crl): pre-encoding the entries in memory, assembling and
+- the encoder alone (ca.encoding.crl_encoding): pre-encoding the entries in memory, assembling and
   signing, and publishing again after one more revocation;
 - the publish path as the system runs it (benchmarks/crl_publish_path.py): the entries
   pre-encoded in the CRL read model (SQLite; with ``--postgres`` PostgreSQL too),
@@ -139,8 +139,8 @@ def run_ours(directory: Path, count: int, seed: int) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from ca.crl import build_crl, encode_revoked_entry
-    from ca.signing import CryptographySigner
+    from ca.encoding.crl_encoding import build_crl, encode_revoked_entry
+    from ca.encoding.signers import CryptographySigner
 
     cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
     key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
@@ -279,7 +279,7 @@ def main() -> None:
         verify = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", "ours.crl.der",
                                  "-CAfile", "ca.pem", "-verify", "-noout"], cwd=directory,
                                 capture_output=True, text=True, check=False)
-        print(f"\nours (ca.crl)          CRL {crl_size / 1e6:.1f} MB, openssl crl -verify: "
+        print(f"\nours (crl_encoding)          CRL {crl_size / 1e6:.1f} MB, openssl crl -verify: "
               f"{(verify.stdout + verify.stderr).strip()}")
         print(f"  input generation      {ours['generation']:8.3f} s  (not in the figures below)")
         print(f"  pre-encoding entries  {ours['pre_encoding'] - ours['generation']:8.3f} s  "

@@ -35,8 +35,8 @@ from cryptography.x509.oid import NameOID  # noqa: E402
 
 from api.bootstrap import bootstrap  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from ca.algorithms import KeyAlgorithm  # noqa: E402
-from ca.keystore import KeyStore  # noqa: E402
+from ca.encoding.algorithms import KeyAlgorithm  # noqa: E402
+from ca.keys.keystore import KeyStore  # noqa: E402
 from domain.actors import Actor, Role  # noqa: E402
 from tests.helpers import make_csr, private_key_for  # noqa: E402
 

@@ -46,8 +46,8 @@ from asn1crypto.pem import armor  # noqa: E402
 
 from api.bootstrap import bootstrap  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from ca.keystore import KeyStore  # noqa: E402
-from ca.responder import ensure_responder  # noqa: E402
+from ca.applications.responders import ensure_responder  # noqa: E402
+from ca.keys.keystore import KeyStore  # noqa: E402
 from domain.actors import Actor, Role  # noqa: E402
 from domain.reasons import RevocationReason  # noqa: E402
 from projections.db import open_read_model_database  # noqa: E402
@@ -137,7 +137,7 @@ class Pki:
         return self.service.issue(OFFICER, cid)
 
     def request(self, certificate: Any) -> bytes:
-        from ca.ocsp import encode_cert_id, issuer_hashes
+        from ca.encoding.ocsp_encoding import encode_cert_id, issuer_hashes
 
         hashes = issuer_hashes(self.service.get_authority("issuing-ca").certificate_der)
         return ocsp_request(encode_cert_id("sha1", *hashes["sha1"], certificate.serial_number))
@@ -157,7 +157,7 @@ class Pki:
 
 
 def _algorithm() -> Any:
-    from ca.algorithms import KeyAlgorithm
+    from ca.encoding.algorithms import KeyAlgorithm
 
     return KeyAlgorithm.ECDSA_P256
 

@@ -1,4 +1,4 @@
-"""SM2 sign/s and verify/s for each ca.sm2 backend, next to ``openssl speed sm2``, and
+"""SM2 sign/s and verify/s for each ca.encoding.sm2 backend, next to ``openssl speed sm2``, and
 full SM2 certificate lifecycles per second through the service.
 
 Run: .venv/bin/python benchmarks/bench_sm2.py [--seconds S] [--openssl-seconds S]
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asn1crypto import csr, pem  # noqa: E402
 
-from ca import sm2  # noqa: E402
-from ca.signing import DEFAULT_SM2_ID  # noqa: E402
+from ca.encoding import sm2  # noqa: E402
+from ca.encoding.signers import DEFAULT_SM2_ID  # noqa: E402
 
 __all__ = ["main"]
 
@@ -92,8 +92,8 @@ def _lifecycle_worker(count: int, database: str) -> dict[str, Any]:
     """In this process (whose SM2 backend the environment chose): lifecycles/s."""
     from api.bootstrap import bootstrap
     from api.settings import Settings
-    from ca.algorithms import KeyAlgorithm
-    from ca.keystore import KeyStore
+    from ca.encoding.algorithms import KeyAlgorithm
+    from ca.keys.keystore import KeyStore
     from domain.actors import Actor, Role
 
     officer = Actor("bench-officer", Role.OFFICER)
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_lifecycle_worker(args.lifecycle_worker, args.database)))
         return 0
 
-    print(f"ca.sm2 default backend: {sm2.backend_name()}; "
+    print(f"ca.encoding.sm2 default backend: {sm2.backend_name()}; "
           f"available: {', '.join(sm2.available_backends())}")
     results: dict[str, tuple[float, float]] = {}
     for backend in sm2.available_backends():

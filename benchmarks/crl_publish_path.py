@@ -39,7 +39,7 @@ ISSUER = "issuing-ca"
 def _service(directory: Path, database_url: str | None) -> Any:
     from api.bootstrap import bootstrap
     from api.settings import Settings
-    from ca.keystore import KeyStore
+    from ca.keys.keystore import KeyStore
 
     settings = Settings(data_dir=directory, database_url=database_url,
                         public_base_url="http://127.0.0.1:8080", default_issuer=ISSUER,
@@ -50,14 +50,14 @@ def _service(directory: Path, database_url: str | None) -> Any:
 
 def _read_models(service: Any, delay: float = 0.0) -> Any:
     from api.readmodels import build_read_models
-    from ca.crl_schedule import CrlSettings
+    from ca.processes.crl_publication import CrlSettings
 
     return build_read_models(service, crl_settings=CrlSettings(delay=delay))
 
 
 def load(directory: Path, revocations: Iterator[Revocation], database_url: str | None) -> None:
-    from ca.algorithms import KeyAlgorithm
-    from ca.crl import encode_revoked_entry
+    from ca.encoding.algorithms import KeyAlgorithm
+    from ca.encoding.crl_encoding import encode_revoked_entry
     from domain.actors import Actor, Role
     from projections.crl import serial_text
 
@@ -99,7 +99,7 @@ def _insert(database: Any, rows: list[tuple[Any, ...]]) -> None:
 
 
 def _revoke_one(service: Any, label: str) -> int:
-    from ca.algorithms import KeyAlgorithm
+    from ca.encoding.algorithms import KeyAlgorithm
     from domain.actors import Actor, Role
     from tests.helpers import make_csr
 

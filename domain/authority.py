@@ -20,6 +20,7 @@ prove a CRL was complete.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid5
@@ -28,14 +29,22 @@ from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
 from domain.errors import IllegalTransition, InvalidRequest
+from domain.events import ActorCreated, ActorEvent, who
 from domain.ids import NAMESPACE
 from domain.topics import stable_topics
 
-__all__ = ["CertificateAuthority", "CrlRecord", "FULL_CRL", "DELTA_CRL", "MAX_CRL_NUMBER",
-           "SM2_KEYS", "INTERNATIONAL_KEYS", "key_family"]
+__all__ = ["CertificateAuthority", "CrlKind", "CrlRecord", "FULL_CRL", "DELTA_CRL",
+           "MAX_CRL_NUMBER", "SM2_KEYS", "INTERNATIONAL_KEYS", "key_family"]
 
-FULL_CRL = "full"
-DELTA_CRL = "delta"
+class CrlKind(enum.StrEnum):
+    """A full CRL lists every entry; a delta CRL what changed since its base (RFC 5280
+    §5.2.4). Stored in events as its text."""
+
+    FULL = "full"
+    DELTA = "delta"
+
+
+FULL_CRL, DELTA_CRL = CrlKind.FULL, CrlKind.DELTA
 MAX_CRL_NUMBER = (1 << 159) - 1  # 20 octets, positive (RFC 5280 §5.2.3)
 
 # The two hierarchies a CA belongs to, by its key: a 国密 (SM2) CA certifies SM2 keys, an
@@ -59,7 +68,7 @@ class CrlRecord:
     """What the aggregate remembers of one issued CRL (the events hold the rest)."""
 
     crl_number: int
-    kind: str
+    kind: CrlKind
     this_update: datetime
     next_update: datetime
     log_position: int
@@ -68,10 +77,8 @@ class CrlRecord:
 @stable_topics("certledger:CertificateAuthority")
 class CertificateAuthority(Aggregate, created_event_name="Established"):
 
-    class Established(Aggregate.Created):
+    class Established(ActorCreated):
         TOPIC = "certledger:CertificateAuthority.Established:v1"
-        actor_id: str
-        actor_role: str
         name: str
         key_algorithm: str
         key_ref: str  # where the key store keeps the (encrypted) private key
@@ -83,7 +90,7 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
         profiles: list[str] | None = None                # the profiles it may issue
         subject_key_algorithms: list[str] | None = None  # the subject keys it may certify
 
-    class CrlIssued(Aggregate.Event):
+    class CrlIssued(ActorEvent):
         """A CRL was signed with ``crl_number`` (and is being published).
 
         ``entries_sha256`` is the SHA-256 (hex) of the CRL's revokedCertificates
@@ -95,8 +102,6 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
         """
 
         TOPIC = "certledger:CertificateAuthority.CrlIssued:v1"
-        actor_id: str
-        actor_role: str
         crl_number: int
         kind: str                     # "full" or "delta"
         base_crl_number: int | None   # delta: the full CRL it amends; full: None
@@ -108,8 +113,8 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
         delta_base: bool
 
         def apply(self, aggregate: CertificateAuthority) -> None:
-            record = CrlRecord(self.crl_number, self.kind, self.this_update, self.next_update,
-                               self.log_position)
+            record = CrlRecord(self.crl_number, CrlKind(self.kind), self.this_update,
+                               self.next_update, self.log_position)
             aggregate.last_crl_number = self.crl_number
             aggregate.last_crl_position = self.log_position
             aggregate.crls_issued += 1
@@ -160,7 +165,7 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
         if unknown or not keys:
             raise InvalidRequest(f"a CA certifies known key algorithms; not {sorted(unknown)}",
                                  code="invalid_ca_policy")
-        return cls._create(cls.Established, actor_id=actor.id, actor_role=actor.role.value,
+        return cls._create(cls.Established, **who(actor),
                            name=name, key_algorithm=key_algorithm, key_ref=key_ref,
                            certificate_der=certificate_der, parent=parent,
                            profiles=None if profiles is None else sorted(profiles),
@@ -213,7 +218,7 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
                 f"{self.name} is a root CA: it has no OCSP responder (served by CRL only)",
                 code="root_ca_no_responder")
 
-    def record_crl(self, actor: Actor, at: datetime, *, crl_number: int, kind: str,
+    def record_crl(self, actor: Actor, at: datetime, *, crl_number: int, kind: CrlKind,
                    this_update: datetime, next_update: datetime, entry_count: int,
                    entries_sha256: str, log_position: int, base_crl_number: int | None = None,
                    delta_base: bool = False) -> None:
@@ -238,9 +243,9 @@ class CertificateAuthority(Aggregate, created_event_name="Established"):
                                         code="crl_base")
         else:
             raise IllegalTransition(f"unknown CRL kind {kind!r}", code="crl_kind")
-        self.trigger_event(self.CrlIssued, timestamp=at, actor_id=actor.id,
-                           actor_role=actor.role.value, crl_number=crl_number, kind=kind,
-                           base_crl_number=base_crl_number, this_update=this_update,
+        self.trigger_event(self.CrlIssued, timestamp=at, **who(actor), crl_number=crl_number,
+                           kind=str(kind), base_crl_number=base_crl_number,
+                           this_update=this_update,
                            next_update=next_update, entry_count=entry_count,
                            entries_sha256=entries_sha256, log_position=log_position,
                            delta_base=delta_base)

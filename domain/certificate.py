@@ -26,16 +26,30 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, InvalidRequest
+from domain.events import ActorCreated, ActorEvent, who
 from domain.reasons import RevocationReason
 from domain.topics import stable_topics
 
-__all__ = ["Certificate", "Status", "PAIR_ROLES", "SIGNING", "ENCRYPTION", "APPLICANT_CSR"]
+__all__ = ["Certificate", "Status", "PairRole", "PAIR_ROLES", "SIGNING", "ENCRYPTION",
+           "APPLICANT_CSR", "MAX_REASON_LENGTH"]
 
-# Dual certificates (双证书): one subject, two certificates, two key pairs, one pair id.
-SIGNING = "signing"
-ENCRYPTION = "encryption"
-PAIR_ROLES = (SIGNING, ENCRYPTION)
+
+class PairRole(enum.StrEnum):
+    """Dual certificates (双证书): one subject, two certificates, two key pairs, one pair
+    id; each half has one of these roles (stored in events as its text)."""
+
+    SIGNING = "signing"
+    ENCRYPTION = "encryption"
+
+    @property
+    def partner(self) -> PairRole:
+        return PairRole.ENCRYPTION if self is PairRole.SIGNING else PairRole.SIGNING
+
+
+SIGNING, ENCRYPTION = PairRole.SIGNING, PairRole.ENCRYPTION
+PAIR_ROLES = tuple(PairRole)
+MAX_REASON_LENGTH = 1000
 # Where the certified key pair comes from. Only the applicant's own CSR for now; an
 # encryption key escrowed by a key management centre (KMC) would be another source.
 APPLICANT_CSR = "applicant-csr"
@@ -53,10 +67,8 @@ class Status(enum.Enum):
 @stable_topics("certledger:Certificate")
 class Certificate(Aggregate, created_event_name="Applied"):
 
-    class Applied(Aggregate.Created):
+    class Applied(ActorCreated):
         TOPIC = "certledger:Certificate.Applied:v1"
-        actor_id: str
-        actor_role: str
         issuer: str
         profile: str
         subject: dict[str, Any]
@@ -71,28 +83,22 @@ class Certificate(Aggregate, created_event_name="Applied"):
         key_source: str = APPLICANT_CSR     # who made the key pair (room for KMC escrow)
         csr_signer_id: str | None = None    # SM2 only: the signer ID that verified the CSR
 
-    class Approved(Aggregate.Event):
+    class Approved(ActorEvent):
         TOPIC = "certledger:Certificate.Approved:v1"
-        actor_id: str
-        actor_role: str
 
         def apply(self, aggregate: Certificate) -> None:
             aggregate.status = Status.APPROVED
 
-    class Rejected(Aggregate.Event):
+    class Rejected(ActorEvent):
         TOPIC = "certledger:Certificate.Rejected:v1"
-        actor_id: str
-        actor_role: str
         reason: str
 
         def apply(self, aggregate: Certificate) -> None:
             aggregate.status = Status.REJECTED
             aggregate.rejection_reason = self.reason
 
-    class Issued(Aggregate.Event):
+    class Issued(ActorEvent):
         TOPIC = "certledger:Certificate.Issued:v1"
-        actor_id: str
-        actor_role: str
         serial_number: int
         not_before: datetime
         not_after: datetime
@@ -106,32 +112,26 @@ class Certificate(Aggregate, created_event_name="Applied"):
             aggregate.not_after = self.not_after
             aggregate.certificate_der = self.certificate_der
 
-    class Suspended(Aggregate.Event):
+    class Suspended(ActorEvent):
         """On hold: listed with reason certificateHold until resumed or revoked."""
 
         TOPIC = "certledger:Certificate.Suspended:v1"
-        actor_id: str
-        actor_role: str
         comment: str
 
         def apply(self, aggregate: Certificate) -> None:
             aggregate.status = Status.SUSPENDED
             aggregate.suspended_at = self.timestamp
 
-    class Resumed(Aggregate.Event):
+    class Resumed(ActorEvent):
         TOPIC = "certledger:Certificate.Resumed:v1"
-        actor_id: str
-        actor_role: str
         comment: str
 
         def apply(self, aggregate: Certificate) -> None:
             aggregate.status = Status.ISSUED
             aggregate.suspended_at = None
 
-    class Revoked(Aggregate.Event):
+    class Revoked(ActorEvent):
         TOPIC = "certledger:Certificate.Revoked:v1"
-        actor_id: str
-        actor_role: str
         reason: int  # RFC 5280 CRLReason code
         revocation_time: datetime
         invalidity_date: datetime | None
@@ -159,7 +159,7 @@ class Certificate(Aggregate, created_event_name="Applied"):
         self.account_id = account_id
         self.predecessor_id = predecessor_id
         self.pair_id = pair_id
-        self.pair_role = pair_role
+        self.pair_role = PairRole(pair_role) if pair_role is not None else None
         self.key_source = key_source
         self.csr_signer_id = csr_signer_id
         self.status = Status.APPLIED
@@ -180,45 +180,43 @@ class Certificate(Aggregate, created_event_name="Applied"):
                   subject: dict[str, Any], csr_der: bytes, key_algorithm: str,
                   validity_days: int, account_id: str | None = None,
                   predecessor_id: UUID | None = None, pair_id: UUID | None = None,
-                  pair_role: str | None = None, key_source: str = APPLICANT_CSR,
+                  pair_role: PairRole | None = None, key_source: str = APPLICANT_CSR,
                   csr_signer_id: str | None = None) -> Certificate:
         """A new application. A half of a pair gets the id derived from the pair and its role."""
-        if (pair_id is None) != (pair_role is None) or pair_role not in (None, *PAIR_ROLES):
-            raise ValueError(f"a pair member needs a pair id and a role "
-                             f"({' or '.join(PAIR_ROLES)})")
-        certificate_id = cls.pair_member_id(pair_id, pair_role) if pair_id and pair_role \
-            else None
-        return cls._create(cls.Applied, id=certificate_id, timestamp=at, actor_id=actor.id,
-                           actor_role=actor.role.value, issuer=issuer, profile=profile,
-                           subject=subject, csr_der=csr_der, key_algorithm=key_algorithm,
-                           validity_days=validity_days, account_id=account_id,
-                           predecessor_id=predecessor_id, pair_id=pair_id,
+        if (pair_id is None) != (pair_role is None):
+            raise ValueError("a pair member needs a pair id and a role")
+        certificate_id = cls.pair_member_id(pair_id, PairRole(pair_role)) \
+            if pair_id and pair_role else None
+        return cls._create(cls.Applied, id=certificate_id, timestamp=at, **who(actor),
+                           issuer=issuer, profile=profile, subject=subject, csr_der=csr_der,
+                           key_algorithm=key_algorithm, validity_days=validity_days,
+                           account_id=account_id, predecessor_id=predecessor_id, pair_id=pair_id,
                            pair_role=pair_role, key_source=key_source,
                            csr_signer_id=csr_signer_id)
 
     @staticmethod
-    def pair_member_id(pair_id: UUID, role: str) -> UUID:
+    def pair_member_id(pair_id: UUID, role: PairRole | str) -> UUID:
         """The id of the ``role`` half of pair ``pair_id``: the pair id locates both halves."""
-        return uuid5(pair_id, role)
+        return uuid5(pair_id, PairRole(role).value)
 
     @property
     def pair_partner_id(self) -> UUID | None:
         """The other half of this certificate's pair (None if it is not in a pair)."""
-        if self.pair_id is None:
+        if self.pair_id is None or self.pair_role is None:
             return None
-        return self.pair_member_id(self.pair_id,
-                                   ENCRYPTION if self.pair_role == SIGNING else SIGNING)
+        return self.pair_member_id(self.pair_id, self.pair_role.partner)
 
     def approve(self, actor: Actor, at: datetime, *, pair_id: UUID | None = None) -> None:
         self.check_pair("approve", pair_id)
         self.check_status("approve", Status.APPLIED)
-        self.trigger_event(self.Approved, timestamp=at, **_who(actor))
+        self.trigger_event(self.Approved, timestamp=at, **who(actor))
 
     def reject(self, actor: Actor, at: datetime, reason: str, *,
                pair_id: UUID | None = None) -> None:
         self.check_pair("reject", pair_id)
         self.check_status("reject", Status.APPLIED)
-        self.trigger_event(self.Rejected, timestamp=at, reason=reason, **_who(actor))
+        self.check_rejection_reason(reason)
+        self.trigger_event(self.Rejected, timestamp=at, reason=reason, **who(actor))
 
     def issue(self, actor: Actor, at: datetime, *, serial_number: int, not_before: datetime,
               not_after: datetime, certificate_der: bytes,
@@ -228,17 +226,17 @@ class Certificate(Aggregate, created_event_name="Applied"):
         self.trigger_event(self.Issued, timestamp=at, serial_number=serial_number,
                            not_before=not_before, not_after=not_after,
                            certificate_der=certificate_der, csr_signer_id=csr_signer_id,
-                           **_who(actor))
+                           **who(actor))
 
     def suspend(self, actor: Actor, at: datetime, comment: str = "") -> None:
         self.check_status("suspend", Status.ISSUED)
         self.check_not_expired("suspend", at)
-        self.trigger_event(self.Suspended, timestamp=at, comment=comment, **_who(actor))
+        self.trigger_event(self.Suspended, timestamp=at, comment=comment, **who(actor))
 
     def resume(self, actor: Actor, at: datetime, comment: str = "") -> None:
         self.check_status("resume", Status.SUSPENDED)
         self.check_not_expired("resume", at)
-        self.trigger_event(self.Resumed, timestamp=at, comment=comment, **_who(actor))
+        self.trigger_event(self.Resumed, timestamp=at, comment=comment, **who(actor))
 
     def revoke(self, actor: Actor, at: datetime, reason: RevocationReason,
                invalidity_date: datetime | None = None, comment: str = "") -> None:
@@ -249,7 +247,7 @@ class Certificate(Aggregate, created_event_name="Applied"):
                                     code="invalid_reason")
         self.check_invalidity_date(invalidity_date, at)
         self.trigger_event(self.Revoked, timestamp=at, reason=int(reason), revocation_time=at,
-                           invalidity_date=invalidity_date, comment=comment, **_who(actor))
+                           invalidity_date=invalidity_date, comment=comment, **who(actor))
 
     # ---- guards ---------------------------------------------------------------------------
 
@@ -263,6 +261,13 @@ class Certificate(Aggregate, created_event_name="Applied"):
                 f"{command} the pair", code="pair_member")
         raise IllegalTransition(f"this certificate is not part of pair {pair_id}",
                                 code="not_pair_member")
+
+    @staticmethod
+    def check_rejection_reason(reason: object) -> None:
+        """A rejection tells the applicant why: 1 to MAX_REASON_LENGTH characters."""
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
+            raise InvalidRequest(f"a rejection needs a reason of 1 to {MAX_REASON_LENGTH} "
+                                 "characters", code="reason_required")
 
     def check_status(self, command: str, *allowed: Status) -> None:
         if self.status not in allowed:
@@ -288,6 +293,3 @@ class Certificate(Aggregate, created_event_name="Applied"):
             raise IllegalTransition(f"cannot {command} a certificate that has expired",
                                     code="certificate_expired")
 
-
-def _who(actor: Actor) -> dict[str, str]:
-    return {"actor_id": actor.id, "actor_role": actor.role.value}

@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
+from domain.events import ActorCreated, who
 from domain.ids import serial_claim_id
 from domain.topics import stable_topics
 
@@ -21,10 +22,8 @@ __all__ = ["SerialClaim"]
 @stable_topics("certledger:SerialClaim")
 class SerialClaim(Aggregate, created_event_name="Claimed"):
 
-    class Claimed(Aggregate.Created):
+    class Claimed(ActorCreated):
         TOPIC = "certledger:SerialClaim.Claimed:v1"
-        actor_id: str
-        actor_role: str
         issuer: str
         serial_number: int
         certificate_id: UUID
@@ -42,6 +41,6 @@ class SerialClaim(Aggregate, created_event_name="Claimed"):
     @classmethod
     def claim(cls, *, actor: Actor, issuer: str, serial_number: int,
               certificate_id: UUID) -> SerialClaim:
-        return cls._create(cls.Claimed, actor_id=actor.id, actor_role=actor.role.value,
+        return cls._create(cls.Claimed, **who(actor),
                            issuer=issuer, serial_number=serial_number,
                            certificate_id=certificate_id)

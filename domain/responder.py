@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
+from domain.events import ActorCreated, ActorEvent, who
 from domain.ids import NAMESPACE
 from domain.topics import stable_topics
 
@@ -27,10 +28,8 @@ ROTATE_WHEN_LEFT = 1 / 3
 @stable_topics("certledger:OcspResponder")
 class OcspResponder(Aggregate, created_event_name="Certified"):
 
-    class Certified(Aggregate.Created):
+    class Certified(ActorCreated):
         TOPIC = "certledger:OcspResponder.Certified:v1"
-        actor_id: str
-        actor_role: str
         issuer: str            # the CA whose certificates this responder answers for
         key_algorithm: str
         key_ref: str           # where the key store keeps the (sealed) responder key
@@ -39,13 +38,11 @@ class OcspResponder(Aggregate, created_event_name="Certified"):
         not_after: datetime
         certificate_der: bytes
 
-    class Rotated(Aggregate.Event):
+    class Rotated(ActorEvent):
         """A new key and certificate replace the current ones (the old stay valid until
         their notAfter, so responses they signed remain good)."""
 
         TOPIC = "certledger:OcspResponder.Rotated:v1"
-        actor_id: str
-        actor_role: str
         key_ref: str
         serial_number: int
         not_before: datetime
@@ -82,8 +79,7 @@ class OcspResponder(Aggregate, created_event_name="Certified"):
                 certificate_der: bytes) -> OcspResponder:
         if not_after <= not_before:
             raise ValueError("a responder certificate must end after it begins")
-        return cls._create(cls.Certified, id=cls.create_id(issuer), actor_id=actor.id,
-                           actor_role=actor.role.value, issuer=issuer,
+        return cls._create(cls.Certified, id=cls.create_id(issuer), **who(actor), issuer=issuer,
                            key_algorithm=key_algorithm, key_ref=key_ref,
                            serial_number=serial_number, not_before=not_before,
                            not_after=not_after, certificate_der=certificate_der)
@@ -92,7 +88,7 @@ class OcspResponder(Aggregate, created_event_name="Certified"):
                not_after: datetime, certificate_der: bytes) -> None:
         if not_after < self.not_after:
             raise ValueError("a new responder certificate cannot end before the current one")
-        self.trigger_event(self.Rotated, actor_id=actor.id, actor_role=actor.role.value,
+        self.trigger_event(self.Rotated, **who(actor),
                            key_ref=key_ref, serial_number=serial_number,
                            not_before=not_before, not_after=not_after,
                            certificate_der=certificate_der)

@@ -6,8 +6,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.actors import Actor
-from domain.errors import IllegalTransition
+from domain.actors import Actor, Role
+from domain.errors import Conflict, IllegalTransition
+from domain.events import ActorCreated, ActorEvent, who
 from domain.ids import token_id
 from domain.topics import stable_topics
 
@@ -17,18 +18,14 @@ __all__ = ["ApiToken"]
 @stable_topics("certledger:ApiToken")
 class ApiToken(Aggregate):
 
-    class Created(Aggregate.Created):
+    class Created(ActorCreated):
         TOPIC = "certledger:ApiToken.Created:v1"
-        actor_id: str
-        actor_role: str
         name: str
         role: str
         token_hash: str  # hex SHA-256 of the bearer token
 
-    class Revoked(Aggregate.Event):
+    class Revoked(ActorEvent):
         TOPIC = "certledger:ApiToken.Revoked:v1"
-        actor_id: str
-        actor_role: str
 
         def apply(self, aggregate: ApiToken) -> None:
             aggregate.active = False
@@ -36,7 +33,7 @@ class ApiToken(Aggregate):
     def __init__(self, *, actor_id: str, actor_role: str, name: str, role: str,
                  token_hash: str) -> None:
         self.name = name
-        self.role = role
+        self.role = Role(role)
         self.token_hash = token_hash
         self.active = True
 
@@ -45,11 +42,15 @@ class ApiToken(Aggregate):
         return token_id(token_hash)
 
     @classmethod
-    def create(cls, *, actor: Actor, name: str, role: str, token_hash: str) -> ApiToken:
-        return cls._create(cls.Created, actor_id=actor.id, actor_role=actor.role.value,
-                           name=name, role=role, token_hash=token_hash)
+    def create(cls, *, actor: Actor, name: str, role: Role, token_hash: str) -> ApiToken:
+        """A token for ``name`` in ``role``; the system role is the CA's own and is never
+        given to a token."""
+        if role is Role.SYSTEM:
+            raise Conflict("the system role cannot be given to a token", code="bad_role")
+        return cls._create(cls.Created, **who(actor), name=name, role=role.value,
+                           token_hash=token_hash)
 
     def revoke(self, actor: Actor) -> None:
         if not self.active:
             raise IllegalTransition("the token is already revoked")
-        self.trigger_event(self.Revoked, actor_id=actor.id, actor_role=actor.role.value)
+        self.trigger_event(self.Revoked, **who(actor))

@@ -1,7 +1,7 @@
 """The CRL read model: per issuing CA, the entries its next CRL lists, pre-encoded.
 
 ``process`` keeps, for every CA, the certificates that are revoked or on hold, each
-with its DER revokedCertificates element made once by :func:`ca.crl.encode_revoked_entry`
+with its DER revokedCertificates element made once by ``encode_revoked_entry``
 when the event is projected, so publishing a CRL only concatenates bytes. A resumed
 certificate leaves the entries and is kept as a removeFromCRL entry for delta CRLs;
 a held certificate that is then revoked becomes a revoked entry. Every entry and
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ca.crl import encode_revoked_entry
+from ca.encoding.crl_encoding import encode_revoked_entry
 from domain.authority import CertificateAuthority
 from domain.certificate import Certificate
 from domain.reasons import RevocationReason

@@ -1,8 +1,8 @@
-"""The CRL read model as the publisher sees it (``ca.publishing.CrlSource``).
+"""The CRL read model as the publisher sees it (``ca.applications.crl_publisher.CrlSource``).
 
 Snapshots are read in one read-only transaction (the tracked position and the rows
 agree). A CA's sorted entries are kept in memory between publications, as runs of
-pre-joined DER (ca.crl.build_crl takes runs as they are), keyed by the tracked
+pre-joined DER (ca.encoding.crl_encoding.build_crl takes runs as they are), keyed by the tracked
 position and the model's rebuild epoch; the next snapshot reads only the rows that
 changed after that position (an indexed query) and re-joins the runs they fall in, so
 publishing again after one more revocation does not read a million rows again.
@@ -26,7 +26,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from ca.publishing import EntrySnapshot, Publication, revoked_span, split_entries
+from ca.applications.crl_publisher import EntrySnapshot, Publication, revoked_span, split_entries
 from projections.crl import CRL_MODEL
 from projections.db import ReadModelDatabase
 

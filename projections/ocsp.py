@@ -33,9 +33,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from ca.ocsp import GOOD, CertStatus, Revoked, encode_cert_id, encode_single_response
-from ca.ocsp import issuer_hashes as compute_issuer_hashes
-from ca.responder import ResponderCredentials
+from ca.applications.responders import ResponderCredentials
+from ca.encoding.ocsp_encoding import (
+    GOOD,
+    CertStatus,
+    Revoked,
+    encode_cert_id,
+    encode_single_response,
+)
+from ca.encoding.ocsp_encoding import issuer_hashes as compute_issuer_hashes
 from domain.authority import CertificateAuthority
 from domain.certificate import Certificate
 from domain.reasons import RevocationReason
@@ -125,7 +131,7 @@ _UPSERT_STATUS = (
 def ocsp_read_model(service: Any, database: ReadModelDatabase) -> OcspReadModel:
     """The registry's factory: signing with the service's responders (certified, rotated
     on use), settings from the environment."""
-    from ca.responder import Responders
+    from ca.applications.responders import Responders
 
     return OcspReadModel(database, Responders(service, rotate=True),
                          settings=OcspSettings.from_env(), clock=service.clock)

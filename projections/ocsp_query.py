@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ca.ocsp import (
+from ca.encoding.ocsp_encoding import (
     UNKNOWN,
     CertStatus,
     OCSPRequestError,

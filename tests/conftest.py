@@ -22,9 +22,9 @@ import pytest
 
 from api.bootstrap import bootstrap
 from api.settings import Settings
-from ca.algorithms import KeyAlgorithm
-from ca.keystore import KeyStore
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.keys.keystore import KeyStore
 from domain.actors import Actor, Role
 from tests.helpers import make_csr
 

@@ -8,9 +8,9 @@ from asn1crypto import crl as asn1_crl
 from cryptography import x509
 
 from api.readmodels import ReadModels, build_read_models
-from ca.algorithms import KeyAlgorithm
-from ca.crl_schedule import CrlSettings
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.processes.crl_publication import CrlSettings
 from domain.certificate import Certificate
 from projections.db import ReadModelDatabase, open_read_model_database
 from tests.conftest import OFFICER, PORTAL

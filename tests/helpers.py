@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from ca.algorithms import KeyAlgorithm
+from ca.encoding.algorithms import KeyAlgorithm
 
 __all__ = ["make_csr", "event_topics", "private_key_for"]
 

@@ -10,11 +10,11 @@ from typing import Any
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto.pem import armor
 
-from ca import der
-from ca.algorithms import KeyAlgorithm
-from ca.ocsp import encode_cert_id, issuer_hashes
-from ca.responder import Responders
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.applications.responders import Responders
+from ca.encoding import der
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.ocsp_encoding import encode_cert_id, issuer_hashes
 from domain.certificate import Certificate
 from projections.db import ReadModelDatabase, open_read_model_database
 from projections.migrate import migrate

@@ -7,8 +7,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from api.app import create_app
-from ca.access import create_token
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.applications.tokens import create_token
 from domain.actors import Role
 from tests.conftest import ADMIN
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ca.algorithms import KeyAlgorithm
+from ca.encoding.algorithms import KeyAlgorithm
 from tests.e2e.conftest import Api
 from tests.helpers import event_topics, make_csr
 

@@ -10,7 +10,7 @@ import urllib.request
 from typing import Any
 
 from api.settings import Settings
-from ca.access import create_token
+from ca.applications.tokens import create_token
 from domain.actors import Role
 from projections.crl import CRL_MODEL
 from projections.crl_store import CrlStore

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.readmodels import EXTENSION
-from ca.access import create_token
-from ca.crl_schedule import CrlSettings
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.applications.tokens import create_token
+from ca.processes.crl_publication import CrlSettings
 from domain.actors import Role
 from tests.conftest import ADMIN
 from tests.crl_helpers import crl_entries, crl_field

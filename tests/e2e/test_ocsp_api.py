@@ -24,9 +24,9 @@ from asn1crypto import ocsp as asn1_ocsp
 
 from api.ocsp import answers_for
 from api.ocsp_server import start_in_thread
-from ca import der
-from ca.ocsp import encode_cert_id
-from ca.responder import Responders
+from ca.applications.responders import Responders
+from ca.encoding import der
+from ca.encoding.ocsp_encoding import encode_cert_id
 from tests.conftest import PASSPHRASE
 from tests.e2e.conftest import Api
 from tests.ocsp_helpers import OcspStack, ocsp_request, ocsp_stack, single_statuses

@@ -11,7 +11,7 @@ import pytest
 from asn1crypto import csr as asn1_csr
 from asn1crypto import pem
 
-from ca.algorithms import KeyAlgorithm
+from ca.encoding.algorithms import KeyAlgorithm
 from tests.e2e.conftest import Api
 from tests.helpers import event_topics, make_csr
 

@@ -14,9 +14,9 @@ from asn1crypto import algos, core, csr, keys, pem, x509
 from api.app import create_app
 from api.cli import main as cli_main
 from api.settings import Settings
-from ca import sm2
-from ca.algorithms import KeyAlgorithm
-from ca.sm2 import curve
+from ca.encoding import sm2
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.sm2 import curve
 from tests.conftest import ADMIN, PASSPHRASE, build_service
 from tests.e2e.conftest import Api, service_settings_for
 from tests.helpers import event_topics

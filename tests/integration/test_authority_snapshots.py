@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ca.service import CAService
+from ca.applications.certificates import CAService
 from domain.authority import FULL_CRL, CertificateAuthority
 from tests.conftest import ADMIN, build_service
 from tests.integration.test_lifecycle import service_settings

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from ca.service import CAService
+from ca.applications.certificates import CAService
 from domain.certificate import Certificate
 from domain.errors import IllegalTransition
 from domain.reasons import RevocationReason

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import ca.publishing
+import ca.applications.crl_publisher
 from api.readmodels import ReadModels
-from ca.crl import encode_revoked_entry
-from ca.publishing import CrlUnavailable, entries_digest
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.applications.crl_publisher import CrlUnavailable, entries_digest
+from ca.encoding.crl_encoding import encode_revoked_entry
 from domain.authority import CertificateAuthority
 from domain.certificate import Certificate, Status
 from domain.reasons import RevocationReason
@@ -162,7 +162,8 @@ def test_a_crl_that_fails_lint_is_never_published(service: CAService,
     models = read_models(service)
     models.publisher.publish(ISSUER)
     before = models.crl_store.latest(ISSUER, "full")
-    monkeypatch.setattr(ca.publishing, "lint_crl", lambda der: ["ERROR pkix.made_up"])
+    monkeypatch.setattr(ca.applications.crl_publisher, "lint_crl",
+                        lambda der: ["ERROR pkix.made_up"])
     with pytest.raises(CrlUnavailable, match="made_up"):
         models.publisher.publish(ISSUER)
     assert len(_crl_events(service)) == 2
@@ -175,8 +176,8 @@ def test_large_crls_are_linted_as_a_probe(service: CAService,
     for label in ("a", "b", "c"):
         service.revoke(OFFICER, issue(service, label).id, RevocationReason.SUPERSEDED)
     linted: list[int] = []
-    real = ca.publishing.lint_crl
-    monkeypatch.setattr(ca.publishing, "lint_crl",
+    real = ca.applications.crl_publisher.lint_crl
+    monkeypatch.setattr(ca.applications.crl_publisher, "lint_crl",
                         lambda der: linted.append(len(crl_entries(der))) or real(der))
     full, delta = models.publisher.publish(ISSUER)
     assert (full.entry_count, delta.entry_count) == (3, 0)

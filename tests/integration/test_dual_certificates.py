@@ -14,9 +14,9 @@ from uuid import UUID, uuid4
 import pytest
 from asn1crypto import x509
 
-from ca import sm2
-from ca.algorithms import KeyAlgorithm
-from ca.service import CAService, CertificatePair
+from ca.applications.certificates import CAService, CertificatePair
+from ca.encoding import sm2
+from ca.encoding.algorithms import KeyAlgorithm
 from domain.certificate import APPLICANT_CSR, Certificate, Status
 from domain.errors import IllegalTransition, InvalidRequest, NotFound
 from domain.reasons import RevocationReason

@@ -11,8 +11,8 @@ import pytest
 from asn1crypto import x509
 
 from api.cli import main as cli_main
-from ca.algorithms import KeyAlgorithm
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.encoding.algorithms import KeyAlgorithm
 from domain.certificate import Certificate, Status
 from domain.errors import Conflict, IllegalTransition
 from domain.reasons import RevocationReason

@@ -15,14 +15,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from api.cli import main as cli_main
-from ca.algorithms import KeyAlgorithm
-from ca.csr import check_request
-from ca.issuance import issue_certificate, new_serial_number
-from ca.lint import lint_certificate, tolerated_findings
-from ca.profiles import PROFILES
-from ca.responder import Responders, ensure_responder
-from ca.service import CAService
-from ca.x509 import CertificateLintError
+from ca.applications.certificates import CAService
+from ca.applications.responders import Responders, ensure_responder
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.certificate_encoding import CertificateLintError
+from ca.encoding.lint import lint_certificate, tolerated_findings
+from ca.policy.issuance import issue_certificate, new_serial_number
+from ca.policy.profiles import PROFILES
+from ca.policy.requests import check_request
 from domain.certificate import Certificate, Status
 from domain.errors import IllegalTransition, InvalidRequest
 from domain.reasons import RevocationReason

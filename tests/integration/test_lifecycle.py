@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
-from ca.service import CAService
+from ca.applications.certificates import CAService
 from domain.certificate import Status
 from domain.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from domain.reasons import RevocationReason
@@ -71,7 +71,7 @@ def test_rules_broken_are_domain_errors_and_record_nothing(service: CAService,
 
 
 def test_second_hierarchy_with_same_names_is_a_conflict(service: CAService) -> None:
-    from ca.algorithms import KeyAlgorithm
+    from ca.encoding.algorithms import KeyAlgorithm
     from tests.conftest import ADMIN
 
     with pytest.raises(Conflict):

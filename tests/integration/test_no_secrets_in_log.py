@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ca.access import create_token
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.applications.tokens import create_token
 from domain.actors import Role
 from tests.conftest import ADMIN, OFFICER, PASSPHRASE, PORTAL
 

@@ -11,11 +11,11 @@ from asn1crypto import x509 as asn1_x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ca.lint import lint_certificate, lint_ocsp_response
-from ca.ocsp import ResponseStatus, encode_cert_id
-from ca.responder import Responders
-from ca.service import CAService
-from ca.signing import verify_signature
+from ca.applications.certificates import CAService
+from ca.applications.responders import Responders
+from ca.encoding.lint import lint_certificate, lint_ocsp_response
+from ca.encoding.ocsp_encoding import ResponseStatus, encode_cert_id
+from ca.encoding.signers import verify_signature
 from domain.certificate import Status
 from domain.reasons import RevocationReason
 from domain.responder import OcspResponder

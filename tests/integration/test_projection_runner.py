@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ca.service import CAService
+from ca.applications.certificates import CAService
 from domain.reasons import RevocationReason
 from projections.base import ReadModel
 from projections.crl import CrlReadModel

@@ -14,10 +14,10 @@ from cryptography import x509
 from api.bootstrap import bootstrap
 from api.readmodels import build_read_models
 from api.settings import Settings
-from ca.algorithms import KeyAlgorithm
-from ca.keystore import KeyStore
-from ca.responder import ensure_responder
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.applications.responders import ensure_responder
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.keys.keystore import KeyStore
 from domain.certificate import Certificate, Status
 from domain.errors import IllegalTransition, InvalidRequest
 from domain.reasons import RevocationReason

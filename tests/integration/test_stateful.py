@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from api.settings import Settings
-from ca.algorithms import KeyAlgorithm
+from ca.encoding.algorithms import KeyAlgorithm
 from domain.certificate import Status
 from domain.errors import IllegalTransition
 from domain.reasons import RevocationReason

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from api.readmodels import EXTENSION
-from ca.lint import lint_crl
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.encoding.lint import lint_crl
 from domain.reasons import RevocationReason
 from tests.conftest import OFFICER
 from tests.crl_helpers import issue

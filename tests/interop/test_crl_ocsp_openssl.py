@@ -1,4 +1,4 @@
-"""CRLs and OCSP responses from ca.crl / ca.ocsp, checked by OpenSSL and pkilint.
+"""CRLs and OCSP responses from our encoders, checked by OpenSSL and pkilint.
 
 The test PKI (CA, leaves, delegated OCSP responder) is made here with
 pyca/cryptography; only the CRLs and OCSP messages come from our encoders.
@@ -25,10 +25,11 @@ from pkilint.pkix import crl as pkilint_crl
 from pkilint.pkix import extension, name
 from pkilint.pkix import ocsp as pkilint_ocsp
 
-from ca import der
-from ca.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm
-from ca.crl import build_crl, encode_revoked_entry
-from ca.ocsp import (
+from ca.encoding import der
+from ca.encoding.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm
+from ca.encoding.certificate_encoding import key_identifier
+from ca.encoding.crl_encoding import build_crl, encode_revoked_entry
+from ca.encoding.ocsp_encoding import (
     GOOD,
     UNKNOWN,
     ResponseStatus,
@@ -40,8 +41,7 @@ from ca.ocsp import (
     issuer_hashes,
     parse_request,
 )
-from ca.signing import DEFAULT_SM2_ID, CryptographySigner, verify_signature
-from ca.x509 import key_identifier
+from ca.encoding.signers import DEFAULT_SM2_ID, CryptographySigner, verify_signature
 from domain.reasons import RevocationReason
 
 pytestmark = pytest.mark.interop
@@ -420,7 +420,7 @@ def _sm2_check(directory: Path, signer, tbs: bytes, signature: bytes) -> None:
 
 
 def test_sm2_signed_crl_and_ocsp_response(tmp_path):
-    from ca import sm2
+    from ca.encoding import sm2
 
     signer = sm2.generate_signer()
     issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SM2 CA")]).public_bytes()

@@ -21,11 +21,11 @@ from werkzeug.serving import make_server
 from api.app import create_app
 from api.ocsp import answers_for
 from api.ocsp_server import start_in_thread
-from ca.algorithms import KeyAlgorithm
-from ca.lint import lint_certificate, lint_ocsp_response
-from ca.responder import Responders
-from ca.service import CAService
-from ca.signing import verify_signature
+from ca.applications.certificates import CAService
+from ca.applications.responders import Responders
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.lint import lint_certificate, lint_ocsp_response
+from ca.encoding.signers import verify_signature
 from domain.reasons import RevocationReason
 from tests.conftest import OFFICER, build_service, with_hierarchy
 from tests.integration.test_lifecycle import service_settings

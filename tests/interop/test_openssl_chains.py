@@ -10,8 +10,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from api.settings import Settings
-from ca.algorithms import KeyAlgorithm
-from ca.lint import lint_certificate
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.lint import lint_certificate
 from tests.conftest import OFFICER, PORTAL, build_service, with_hierarchy
 from tests.helpers import make_csr
 

@@ -27,20 +27,20 @@ from pkilint import loader
 from pkilint.validation import ValidationFindingSeverity
 
 from api.settings import Settings
-from ca import sm2
-from ca.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID, KeyAlgorithm
-from ca.csr import check_request
-from ca.issuance import issue_certificate, new_serial_number
-from ca.lint import (
+from ca.applications.certificates import CAService
+from ca.encoding import sm2
+from ca.encoding.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID, KeyAlgorithm
+from ca.encoding.certificate_encoding import CertificateLintError
+from ca.encoding.lint import (
     SM2_TOLERATED_FINDINGS,
     _certificate_validator,
     lint_certificate,
     tolerated_findings,
 )
-from ca.profiles import PROFILES
-from ca.service import CAService
-from ca.signing import DEFAULT_SM2_ID
-from ca.x509 import CertificateLintError
+from ca.encoding.signers import DEFAULT_SM2_ID
+from ca.policy.issuance import issue_certificate, new_serial_number
+from ca.policy.profiles import PROFILES
+from ca.policy.requests import check_request
 from domain.certificate import Certificate
 from tests.conftest import ADMIN, OFFICER, PORTAL, build_service, with_hierarchy
 from tests.helpers import make_csr

@@ -1,4 +1,4 @@
-"""ca.sm2 against the OpenSSL 3 command line: keys, signatures and CSRs both ways.
+"""ca.encoding.sm2 against the OpenSSL 3 command line: keys, signatures and CSRs both ways.
 
 Needs the openssl binary ($OPENSSL, else /usr/bin/openssl, else the one on PATH);
 the tests fail rather than skip without it.
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from asn1crypto import csr, keys, pem
 
-from ca import sm2
-from ca.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID
-from ca.signing import DEFAULT_SM2_ID
+from ca.encoding import sm2
+from ca.encoding.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID
+from ca.encoding.signers import DEFAULT_SM2_ID
 
 pytestmark = pytest.mark.interop
 

@@ -19,10 +19,10 @@ from asn1crypto.pem import armor
 
 from api.app import create_app
 from api.readmodels import EXTENSION
-from ca.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm
-from ca.lint import lint_crl, lint_ocsp_response
-from ca.ocsp import encode_cert_id, issuer_hashes
-from ca.service import CAService
+from ca.applications.certificates import CAService
+from ca.encoding.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm
+from ca.encoding.lint import lint_crl, lint_ocsp_response
+from ca.encoding.ocsp_encoding import encode_cert_id, issuer_hashes
 from domain.reasons import RevocationReason
 from tests.conftest import OFFICER, PORTAL
 from tests.e2e.conftest import service_settings_for

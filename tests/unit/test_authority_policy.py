@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ca.algorithms import KeyAlgorithm
+from ca.encoding.algorithms import KeyAlgorithm
 from domain.actors import Actor, Role
 from domain.authority import INTERNATIONAL_KEYS, SM2_KEYS, CertificateAuthority, key_family
 from domain.errors import IllegalTransition, InvalidRequest

@@ -1,4 +1,4 @@
-"""CRL encoding (ca.crl) and the DER helpers under it (ca.der), read back by other parsers."""
+"""CRL encoding and the DER helpers under it (ca.encoding), read back by other parsers."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from cryptography.x509.oid import CRLEntryExtensionOID, ExtensionOID
 
-from ca import der
-from ca.algorithms import KeyAlgorithm
-from ca.crl import MAX_CRL_NUMBER, build_crl, encode_revoked_entry
-from ca.signing import generate_private_key
+from ca.encoding import der
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.crl_encoding import MAX_CRL_NUMBER, build_crl, encode_revoked_entry
+from ca.encoding.signers import generate_private_key
 from domain.reasons import RevocationReason
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -47,7 +47,7 @@ def _build(signer, entries=(), **overrides):
     return build_crl(signer, **arguments)
 
 
-# --- ca.der -----------------------------------------------------------------------------------
+# --- ca.encoding.der ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("value", [0, 1, 127, 128, 255, 256, 2**63, 2**159 - 1, -1, -128, -129,

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import projections.crl_store
-from ca.crl import encode_revoked_entry
-from ca.publishing import _ends, entries_digest, split_entries
+from ca.applications.crl_publisher import _ends, entries_digest, split_entries
+from ca.encoding.crl_encoding import encode_revoked_entry
 from domain.reasons import RevocationReason
 from projections.crl_store import _Runs, entry_order
 
@@ -62,8 +62,8 @@ def test_entries_digest_is_sha256_of_the_entries_in_order() -> None:
     from cryptography.x509 import Name, NameAttribute
     from cryptography.x509.oid import NameOID
 
-    from ca.crl import build_crl
-    from ca.signing import CryptographySigner
+    from ca.encoding.crl_encoding import build_crl
+    from ca.encoding.signers import CryptographySigner
 
     signer = CryptographySigner(ec.generate_private_key(ec.SECP256R1()))
     entries = [_entry(serial) for serial in (5, 70, 1 << 100)]

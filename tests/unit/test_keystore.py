@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ca.algorithms import KeyAlgorithm
-from ca.keystore import KeyStore, KeyStoreError, passphrase_from_environment
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.keys.keystore import KeyStore, KeyStoreError, passphrase_from_environment
 
 PASSPHRASE = b"a long enough passphrase"
 
@@ -19,7 +19,7 @@ def test_sealed_key_reopens_with_the_passphrase_and_signs_the_same(tmp_path: Pat
     key_ref, signer = KeyStore(tmp_path, PASSPHRASE, work_factor=2**10).generate(algorithm, "ca")
     reopened = KeyStore(tmp_path, PASSPHRASE).load(key_ref)
     assert reopened.public_key_info().dump() == signer.public_key_info().dump()
-    from ca.signing import verify_signature
+    from ca.encoding.signers import verify_signature
 
     verify_signature(signer.public_key_info(), signer.signature_algorithm(),
                      reopened.sign(b"message"), b"message")

@@ -1,4 +1,4 @@
-"""OCSP encoding (ca.ocsp): requests in, responses out, read back by pyca/cryptography."""
+"""OCSP encoding: requests in, responses out, read back by pyca/cryptography."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ca import der
-from ca.ocsp import (
+from ca.encoding import der
+from ca.encoding.certificate_encoding import key_identifier
+from ca.encoding.ocsp_encoding import (
     GOOD,
     MAX_CERT_IDS,
     UNKNOWN,
@@ -27,8 +28,7 @@ from ca.ocsp import (
     issuer_hashes,
     parse_request,
 )
-from ca.signing import CryptographySigner
-from ca.x509 import key_identifier
+from ca.encoding.signers import CryptographySigner
 from domain.reasons import RevocationReason
 
 NOW = datetime.now(UTC).replace(microsecond=0)

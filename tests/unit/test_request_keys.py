@@ -13,8 +13,8 @@ from asn1crypto import pem, x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from ca.algorithms import KeyAlgorithm
-from ca.csr import check_request
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.policy.requests import check_request
 from domain.errors import InvalidRequest
 from tests.helpers import make_csr
 

@@ -1,4 +1,4 @@
-"""SM2/SM3 signing and verification (ca.sm2), on every signing backend.
+"""SM2/SM3 signing and verification (ca.encoding.sm2), on every signing backend.
 
 gmssl is the reference: signatures from every backend must verify with gmssl's
 own verification as well as ours. OpenSSL cross-checks live in
@@ -14,10 +14,10 @@ from asn1crypto import algos, keys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from ca import der, sm2
-from ca.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID, KeyAlgorithm
-from ca.signing import DEFAULT_SM2_ID, SignatureError, Signer, verify_signature
-from ca.sm2 import _backends, _encoding, curve
+from ca.encoding import der, sm2
+from ca.encoding.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID, KeyAlgorithm
+from ca.encoding.signers import DEFAULT_SM2_ID, SignatureError, Signer, verify_signature
+from ca.encoding.sm2 import _backends, _encoding, curve
 
 BACKENDS = ["gmssl", "gmssl-pyx"]
 MESSAGE = b"TBSCertificate stand-in \x00\xff"

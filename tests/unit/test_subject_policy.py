@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ca.names import normalise_subject
-from ca.profiles import PROFILES
+from ca.policy.profiles import PROFILES
+from ca.policy.subject_names import normalise_subject
 from domain.errors import InvalidRequest
 
 

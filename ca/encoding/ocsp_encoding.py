@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ca import der
-from ca.signing import Signer
+from ca.encoding import der
+from ca.encoding.signers import Signer
 from domain.reasons import RevocationReason
 
 __all__ = [
@@ -333,7 +333,7 @@ def build_basic_response(responder_signer: Signer, responder_cert_der: bytes | N
 
     ``responder_cert_der`` (a delegated responder certificate) goes in ``certs``;
     None when the CA key signs itself. ``responder_key_hash`` is the byKey
-    ResponderID (:func:`ca.x509.key_identifier` of its key). ``nonce`` (the request's Nonce
+    ResponderID (``key_identifier`` of its key). ``nonce`` (the request's Nonce
     octets) is echoed in responseExtensions.
     """
     if len(responder_key_hash) != 20:

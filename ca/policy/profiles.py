@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from ca.algorithms import KeyAlgorithm
+from ca.encoding.algorithms import KeyAlgorithm
 from domain.errors import InvalidRequest
 
 __all__ = ["Profile", "PROFILES", "get_profile"]

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from ca.algorithms import KeyAlgorithm
-from ca.signing import CryptographySigner, Signer
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.signers import CryptographySigner, Signer
 
 __all__ = ["KeyStore", "KeyStoreError", "passphrase_from_environment"]
 
@@ -66,7 +66,7 @@ class KeyStore:
     def generate(self, algorithm: KeyAlgorithm, label: str) -> tuple[str, Signer]:
         """Make a key, seal it to disk, and return (key reference, signer)."""
         if algorithm is KeyAlgorithm.SM2:
-            from ca import sm2
+            from ca.encoding import sm2
 
             signer: Signer = sm2.generate_signer()
             secret = signer.private_key_bytes()  # type: ignore[attr-defined]
@@ -131,14 +131,14 @@ def _aad(key_ref: str, algorithm: KeyAlgorithm) -> bytes:
 
 
 def _generate_cryptography(algorithm: KeyAlgorithm) -> CryptographySigner:
-    from ca.signing import generate_private_key
+    from ca.encoding.signers import generate_private_key
 
     return generate_private_key(algorithm)
 
 
 def _signer_from_secret(algorithm: KeyAlgorithm, secret: bytes) -> Signer:
     if algorithm is KeyAlgorithm.SM2:
-        from ca import sm2
+        from ca.encoding import sm2
 
         return sm2.Sm2Signer.from_private_bytes(secret)
     key = serialization.load_der_private_key(secret, password=None)

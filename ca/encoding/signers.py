@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from ca.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm, signature_algorithm_identifier
+from ca.encoding.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm, signature_algorithm_identifier
 
 __all__ = [
     "Signer",
@@ -136,7 +136,7 @@ def verify_signature(public_key_info: keys.PublicKeyInfo,
     """
     oid = _dotted(signature_algorithm)
     if oid == SM3_WITH_SM2_OID:
-        from ca import sm2  # SM2 lives in its own package (gmssl or a faster backend)
+        from ca.encoding import sm2  # SM2 lives in its own package (gmssl or a faster backend)
 
         for signer_id in sm2_ids:
             if sm2.verify_spki(public_key_info, message, signature, signer_id):

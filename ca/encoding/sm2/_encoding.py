@@ -9,9 +9,9 @@ from __future__ import annotations
 from asn1crypto import keys
 from cryptography.hazmat.primitives import hashes
 
-from ca import der
-from ca.algorithms import SM2_CURVE_OID
-from ca.sm2 import curve
+from ca.encoding import der
+from ca.encoding.algorithms import SM2_CURVE_OID
+from ca.encoding.sm2 import curve
 
 __all__ = [
     "EC_PUBLIC_KEY_OID",

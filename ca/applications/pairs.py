@@ -18,9 +18,9 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from ca.csr import CheckedRequest
-from ca.hierarchy import HierarchyCommands
-from ca.profiles import get_profile
+from ca.applications.hierarchy import HierarchyCommands
+from ca.policy.profiles import get_profile
+from ca.policy.requests import CheckedRequest
 from domain.actors import Actor
 from domain.certificate import ENCRYPTION, SIGNING, Certificate, Status
 from domain.errors import Conflict, InvalidRequest, NotFound
@@ -46,7 +46,7 @@ class CertificatePair:
 
 
 class PairCommands(HierarchyCommands):
-    """The pair half of :class:`ca.service.CAService`, which defines what is declared here."""
+    """The pair half of :class:`CAService`, which defines what is declared here."""
 
     if TYPE_CHECKING:
         def _application(self, actor: Actor, at: datetime, *, profile: str,

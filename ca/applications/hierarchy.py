@@ -19,8 +19,9 @@ from asn1crypto import x509
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from ca.algorithms import KeyAlgorithm, signature_algorithm_identifier
-from ca.issuance import (
+from ca.encoding.algorithms import KeyAlgorithm, signature_algorithm_identifier
+from ca.keys.keystore import KeyStore
+from ca.policy.issuance import (
     Issuer,
     IssuerInfo,
     PublicUrls,
@@ -28,9 +29,8 @@ from ca.issuance import (
     new_serial_number,
     self_signed_certificate,
 )
-from ca.keystore import KeyStore
-from ca.names import normalise_subject, subject_name
-from ca.profiles import PROFILES
+from ca.policy.profiles import PROFILES
+from ca.policy.subject_names import normalise_subject, subject_name
 from domain.actors import Actor
 from domain.authority import CertificateAuthority, key_family
 from domain.errors import Conflict, NotFound
@@ -46,7 +46,7 @@ def default_common_names(organization: str, algorithm: KeyAlgorithm) -> tuple[st
 
 
 class HierarchyCommands(Application):
-    """The CA half of :class:`ca.service.CAService` (which sets these attributes)."""
+    """The CA half of :class:`CAService` (which sets these attributes)."""
 
     keystore: KeyStore
     clock: Callable[[], datetime]

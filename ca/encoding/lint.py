@@ -15,7 +15,7 @@ from pkilint import loader, pkix
 from pkilint.pkix import certificate, crl, extension, name, ocsp
 from pkilint.validation import ValidationFindingSeverity
 
-from ca.algorithms import SM2_CURVE_OID
+from ca.encoding.algorithms import SM2_CURVE_OID
 
 __all__ = ["lint_certificate", "lint_crl", "lint_ocsp_response", "SM2_TOLERATED_FINDINGS",
            "WILDCARD_TOLERATED_FINDINGS", "tolerated_findings"]

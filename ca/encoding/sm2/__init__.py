@@ -1,6 +1,6 @@
-"""SM2 signatures with SM3 (GB/T 32918, GM/T 0003/0009) behind the :class:`ca.signing.Signer` API.
+"""SM2 signatures with SM3 (GB/T 32918, GM/T 0003/0009) behind the ``Signer`` API.
 
-Signing runs on an engine (see :mod:`ca.sm2._backends`): gmssl by default, or
+Signing runs on an engine (see :mod:`ca.encoding.sm2._backends`): gmssl by default, or
 GmSSL through the optional ``gmssl-pyx`` package, used automatically when it is
 installed (``CERTLEDGER_SM2_BACKEND=gmssl|gmssl-pyx`` forces one). Everything
 else (key generation from :mod:`secrets`, Z and e with SM3, DER, public key
@@ -17,8 +17,8 @@ import secrets
 
 from asn1crypto import algos, keys
 
-from ca.algorithms import SM2_CURVE_OID, KeyAlgorithm, signature_algorithm_identifier
-from ca.signing import DEFAULT_SM2_ID
+from ca.encoding.algorithms import SM2_CURVE_OID, KeyAlgorithm, signature_algorithm_identifier
+from ca.encoding.signers import DEFAULT_SM2_ID
 
 from . import curve
 from ._backends import available_backends, default_backend, make_engine

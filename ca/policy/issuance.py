@@ -17,11 +17,17 @@ from typing import Any
 
 from asn1crypto import algos, keys, x509
 
-from ca.algorithms import KeyAlgorithm
-from ca.names import subject_name
-from ca.profiles import Profile
-from ca.signing import Signer
-from ca.x509 import CertificateRequestParts, build_tbs, key_identifier, lint_tbs, sign_tbs
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.certificate_encoding import (
+    CertificateRequestParts,
+    build_tbs,
+    key_identifier,
+    lint_tbs,
+    sign_tbs,
+)
+from ca.encoding.signers import Signer
+from ca.policy.profiles import Profile
+from ca.policy.subject_names import subject_name
 from domain.errors import InvalidRequest
 
 __all__ = ["PublicUrls", "Issuer", "IssuerInfo", "new_serial_number", "issue_certificate",

@@ -24,11 +24,9 @@ def _hash(token: str) -> str:
 
 def create_token(app: Application, actor: Actor, *, name: str, role: Role) -> str:
     """A new bearer token for ``name`` with ``role``; the plaintext is returned once, never kept."""
-    if role is Role.SYSTEM:
-        raise Conflict("the system role cannot be given to a token", code="bad_role")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
-        app.save(ApiToken.create(actor=actor, name=name, role=role.value,
+        app.save(ApiToken.create(actor=actor, name=name, role=role,
                                  token_hash=_hash(token)))
     except IntegrityError:  # pragma: no cover - 256 random bits do not collide
         raise Conflict("token collision; try again") from None
@@ -45,7 +43,7 @@ def authenticate(app: Application, token: str) -> Actor | None:
         return None
     if not isinstance(record, ApiToken) or not record.active:
         return None
-    return Actor(record.name, Role(record.role))
+    return Actor(record.name, record.role)
 
 
 def revoke_token(app: Application, actor: Actor, token: str) -> None:

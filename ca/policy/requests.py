@@ -16,8 +16,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ca.algorithms import SM2_CURVE_OID, KeyAlgorithm
-from ca.signing import DEFAULT_SM2_ID, SignatureError, key_algorithm_of, verify_signature
+from ca.encoding.algorithms import SM2_CURVE_OID, KeyAlgorithm
+from ca.encoding.signers import DEFAULT_SM2_ID, SignatureError, key_algorithm_of, verify_signature
 from domain.errors import InvalidRequest
 
 __all__ = ["CheckedRequest", "check_request", "recorded_request_key", "decode_pem_or_der",
@@ -128,7 +128,7 @@ def _key_algorithm(spki: keys.PublicKeyInfo) -> KeyAlgorithm:
                              "only named curves (P-256, P-384, SM2) are certified",
                              code="weak_or_bad_key")
     if curve == SM2_CURVE_OID:
-        from ca import sm2
+        from ca.encoding import sm2
 
         try:
             sm2.validate_public_key_info(spki)

@@ -22,13 +22,18 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from ca.algorithms import KeyAlgorithm
-from ca.issuance import Issuer, new_serial_number
-from ca.names import subject_name
-from ca.ocsp import build_basic_response
-from ca.service import CAService
-from ca.signing import Signer
-from ca.x509 import CertificateRequestParts, build_tbs, key_identifier, sign_tbs
+from ca.applications.certificates import CAService
+from ca.encoding.algorithms import KeyAlgorithm
+from ca.encoding.certificate_encoding import (
+    CertificateRequestParts,
+    build_tbs,
+    key_identifier,
+    sign_tbs,
+)
+from ca.encoding.ocsp_encoding import build_basic_response
+from ca.encoding.signers import Signer
+from ca.policy.issuance import Issuer, new_serial_number
+from ca.policy.subject_names import subject_name
 from domain.actors import SYSTEM, Actor
 from domain.claims import SerialClaim
 from domain.errors import Conflict, NotFound

@@ -14,9 +14,9 @@ from typing import Any
 
 from asn1crypto import algos, keys, x509
 
-from ca import der
-from ca.lint import lint_certificate
-from ca.signing import Signer, verify_signature
+from ca.encoding import der
+from ca.encoding.lint import lint_certificate
+from ca.encoding.signers import Signer, verify_signature
 
 __all__ = ["CertificateRequestParts", "build_tbs", "sign_tbs", "lint_tbs", "encode_time",
            "key_identifier", "CertificateLintError"]

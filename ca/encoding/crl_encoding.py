@@ -23,8 +23,8 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from ca import der
-from ca.signing import Signer
+from ca.encoding import der
+from ca.encoding.signers import Signer
 from domain.reasons import RevocationReason
 
 __all__ = [

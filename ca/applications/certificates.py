@@ -21,24 +21,24 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from ca.csr import CheckedRequest, check_request, recorded_request_key
-from ca.issuance import (
+from ca.applications.event_log import (
+    BytesAsBase64,
+    CrlRecordAsDict,
+    event_store_environment,
+    event_store_setup_lock,
+)
+from ca.applications.pairs import CertificatePair, PairCommands, check_rejection_reason
+from ca.keys.keystore import KeyStore
+from ca.policy.issuance import (
     Issuer,
     PublicUrls,
     issue_certificate,
     new_serial_number,
     preview_certificate,
 )
-from ca.keystore import KeyStore
-from ca.names import normalise_subject
-from ca.pairs import CertificatePair, PairCommands, check_rejection_reason
-from ca.persistence import (
-    BytesAsBase64,
-    CrlRecordAsDict,
-    event_store_environment,
-    event_store_setup_lock,
-)
-from ca.profiles import PROFILES, Profile, get_profile
+from ca.policy.profiles import PROFILES, Profile, get_profile
+from ca.policy.requests import CheckedRequest, check_request, recorded_request_key
+from ca.policy.subject_names import normalise_subject
 from domain.actors import Actor
 from domain.authority import CertificateAuthority
 from domain.certificate import Certificate, Status

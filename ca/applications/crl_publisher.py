@@ -31,11 +31,11 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError
 
-from ca import der
-from ca.crl import build_crl
-from ca.crl_schedule import CrlSettings
-from ca.issuance import Issuer
-from ca.lint import lint_crl
+from ca.encoding import der
+from ca.encoding.crl_encoding import build_crl
+from ca.encoding.lint import lint_crl
+from ca.policy.issuance import Issuer
+from ca.processes.crl_publication import CrlSettings
 from domain.actors import SYSTEM, Actor
 from domain.authority import DELTA_CRL, FULL_CRL, CertificateAuthority
 from domain.errors import Conflict, DomainError

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ca.publishing import CrlPublisher
+    from ca.applications.crl_publisher import CrlPublisher
 
 __all__ = ["CrlSettings", "CrlScheduler", "parse_duration"]
 
