@@ -116,25 +116,10 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from gunicorn.app.base import BaseApplication
+    from api.serve import serve
 
     _use_demo_passphrase_if_present(settings)
-
-    class _Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", args.bind)
-            self.cfg.set("workers", args.workers)
-            self.cfg.set("threads", args.threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 60)
-
-        def load(self) -> Any:
-            from api.app import create_app
-
-            return create_app({"SETTINGS": settings})
-
-    _Server().run()
+    serve(settings, bind=args.bind, workers=args.workers, threads=args.threads)
     return 0
 
 

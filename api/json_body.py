@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError
 
@@ -34,12 +35,32 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def json_body() -> Any:
     """The request's JSON value ({} when there is no body); ApiError when it is not one."""
-    raw = request.get_data(cache=True)
+    raw = _read_body()
     if not raw:
         return {}
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     return parse_json(raw)
+
+
+def _read_body() -> bytes:
+    """The body, at most ``MAX_CONTENT_LENGTH`` octets (413 beyond it). With a
+    Content-Length werkzeug frames and limits it; a chunked body (no Content-Length, the
+    server terminating the stream) is read here, because werkzeug's limited stream stops
+    quietly at the limit and would hand over a truncated body."""
+    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data(cache=True)
+    limit = request.max_content_length or 64 * 1024
+    stream, chunks, size = request.environ["wsgi.input"], [], 0
+    while size <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge(f"the body is over {limit} bytes")
+    return b"".join(chunks)
 
 
 def parse_json(raw: bytes) -> Any:

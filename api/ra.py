@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, url_for
 
 from api.auth import current_actor, require
 from api.errors import ApiError
