@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -143,8 +144,15 @@ def test_a_chunked_comment_is_recorded(server: Server) -> None:
     assert recorded[-1]["comment"] == "Ukey lent to a colleague"
 
 
+def _applications(server: Server) -> int:
+    """Applied events in the log (the runner in the server adds CRL events of its own)."""
+    lines = certledger(server.data_dir, "events", "--json").stdout.splitlines()
+    return sum(json.loads(line)["topic"] == "certledger:Certificate.Applied:v1"
+               for line in lines)
+
+
 def test_a_chunked_body_over_64_kib_is_a_413(server: Server) -> None:
-    head_before = len(certledger(server.data_dir, "events", "--json").stdout.splitlines())
+    applications = _applications(server)
     body = json.dumps({"profile": "tls-server", "csr": "x" * 70_000,
                        "subject": {"dns_names": ["big.example.cn"]}}).encode()
     try:
@@ -152,7 +160,7 @@ def test_a_chunked_body_over_64_kib_is_a_413(server: Server) -> None:
     except ConnectionError as exc:  # the server may close before the rest is sent
         pytest.fail(f"no 413 answer: {exc}")
     assert response.status == 413 and response.json()["error"]["code"]
-    assert len(certledger(server.data_dir, "events", "--json").stdout.splitlines()) == head_before
+    assert _applications(server) == applications
 
 
 @pytest.mark.parametrize("path", ["/api/v1/certificates/" + "a" * 9000,
@@ -172,3 +180,47 @@ def test_other_errors_gunicorn_answers_itself_are_json(server: Server) -> None:
         assert 400 <= response.status < 500
         assert response.headers["content-type"] == "application/json"
         assert response.json()["error"]["message"]
+
+
+def _modes(data_dir: Path) -> dict[str, int]:
+    paths = [data_dir, *data_dir.iterdir(), *(data_dir / "keys").iterdir()]
+    return {str(path.relative_to(data_dir.parent)): stat.S_IMODE(path.stat().st_mode)
+            for path in paths}
+
+
+def _private(modes: dict[str, int]) -> bool:
+    return all(mode == (0o700 if name.endswith(("var", "keys")) else 0o600)
+               for name, mode in modes.items())
+
+
+def test_init_makes_a_private_data_directory(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    certledger(data_dir, "init", "--demo-passphrase")
+    modes = _modes(data_dir)
+    assert {"var/events.sqlite3", "var/key-passphrase", "var/keys"} <= set(modes)
+    assert _private(modes), {name: oct(mode) for name, mode in modes.items()}
+
+
+def test_serving_keeps_the_stores_private(server: Server) -> None:
+    assert server.request("POST", "/api/v1/certificates", _application(), JSON).status == 201
+    modes = _modes(server.data_dir)
+    assert {"var/events.sqlite3", "var/readmodels.sqlite3"} <= set(modes)
+    assert any(name.endswith(("-wal", "-shm")) for name in modes), modes
+    assert _private(modes), {name: oct(mode) for name, mode in modes.items()}
+
+
+def test_modes_left_open_are_tightened_at_start_up(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    certledger(data_dir, "init", "--demo-passphrase")
+    for path in [data_dir, data_dir / "keys"]:
+        path.chmod(0o755)
+    for path in [*data_dir.glob("*.sqlite3"), data_dir / "key-passphrase",
+                 *(data_dir / "keys").iterdir()]:
+        path.chmod(0o644)
+    (tmp_path / "var" / "notes.txt").write_text("not the CA's")
+    (tmp_path / "var" / "notes.txt").chmod(0o644)
+    result = certledger(data_dir, "migrate")
+    assert "now 0600" in result.stderr and "now 0700" in result.stderr
+    modes = _modes(data_dir)
+    assert modes.pop("var/notes.txt") == 0o644  # not the CA's file: left as it was
+    assert _private(modes), {name: oct(mode) for name, mode in modes.items()}
