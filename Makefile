@@ -22,9 +22,7 @@ serve: install
 	  || exit 1; \
 	echo; \
 	if [ -n "$$TOKEN" ]; then echo "Admin token (shown once, keep it): $$TOKEN"; \
-	else echo "The admin token was shown by the first 'make serve' ($(BIN)/certledger token list)."; \
-	     echo "Another: $(BIN)/certledger token create --role admin --name NAME"; \
-	     TOKEN='<admin token>'; fi; \
+	else TOKEN='<the admin token the first make serve printed>'; fi; \
 	echo; echo "Try:"; \
 	echo "  export TOKEN=$$TOKEN"; \
 	echo "  curl -s http://$(BIND)/ca/issuing-ca-chain.pem"; \

@@ -66,9 +66,9 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
         active = [t for t in access.list_tokens(service) if t.active and t.role == role.value]
         if active:
             print(printable(f"an active {role.value} token exists already "
-                            f"({active[0].name}, id {active[0].id}); nothing made. Make another "
-                            f"with: certledger token create --role {role.value} --name NAME"),
-                  file=sys.stderr)
+                            f"({active[0].name}, id {active[0].id}, printed when it was made); "
+                            f"nothing made. Another: certledger token create --role "
+                            f"{role.value} --name NAME"), file=sys.stderr)
             return 0
     token = access.create_token(service, _operator(), name=args.name, role=role)
     print(token)
