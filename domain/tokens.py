@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, InvalidRequest
 from domain.ids import token_id
 from domain.topics import stable_topics
 
-__all__ = ["ApiToken"]
+__all__ = ["ApiToken", "MAX_NAME_LENGTH"]
+
+MAX_NAME_LENGTH = 200  # a token's name is the actor id of what it does (domain.actors)
 
 
 @stable_topics("certledger:ApiToken")
@@ -44,8 +47,20 @@ class ApiToken(Aggregate):
     def create_id(token_hash: str) -> UUID:
         return token_id(token_hash)
 
+    @staticmethod
+    def check_name(name: str) -> None:
+        """A name is who holds the token, recorded as the actor of every event it causes:
+        1 to 200 characters, not blank, no control characters or surrogates."""
+        if not name.strip() or len(name) > MAX_NAME_LENGTH:
+            raise InvalidRequest(f"a token name is 1 to {MAX_NAME_LENGTH} characters, "
+                                 "not blank", code="bad_token_name")
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+            raise InvalidRequest("a token name may not hold control characters",
+                                 code="bad_token_name")
+
     @classmethod
     def create(cls, *, actor: Actor, name: str, role: str, token_hash: str) -> ApiToken:
+        cls.check_name(name)
         return cls._create(cls.Created, actor_id=actor.id, actor_role=actor.role.value,
                            name=name, role=role, token_hash=token_hash)
 
