@@ -18,9 +18,12 @@ install: $(BIN)/certledger
 ## serve: run the CA on SQLite under ./var (a demo CA is made on first run)
 serve: install
 	@$(BIN)/certledger init --if-missing --demo-passphrase
-	@TOKEN=$$($(BIN)/certledger token create --role admin --name make-serve-admin); \
-	echo; echo "Admin token (shown once): $$TOKEN"; echo; \
-	echo "Try:"; \
+	@TOKEN=$$($(BIN)/certledger token create --role admin --name make-serve-admin --if-none) \
+	  || exit 1; \
+	echo; \
+	if [ -n "$$TOKEN" ]; then echo "Admin token (shown once, keep it): $$TOKEN"; \
+	else TOKEN='<the admin token the first make serve printed>'; fi; \
+	echo; echo "Try:"; \
 	echo "  export TOKEN=$$TOKEN"; \
 	echo "  curl -s http://$(BIND)/ca/issuing-ca-chain.pem"; \
 	echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" http://$(BIND)/api/v1/certificates/<id>"; \

@@ -9,6 +9,7 @@ from flask import Flask
 
 from api.errors import register_error_handlers
 from api.settings import Settings
+from api.text import install_log_escaping
 
 __all__ = ["create_app"]
 
@@ -20,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from api.bootstrap import bootstrap
     from api.readmodels import install as install_read_models
 
+    install_log_escaping()  # request data in log lines cannot start a line of its own
     app = Flask("certledger")
     app.config.update(config or {})
     settings = app.config.setdefault("SETTINGS", Settings.from_env())

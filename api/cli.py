@@ -1,4 +1,9 @@
-"""The ``certledger`` command: init, serve, token, events, migrate, projections, crl."""
+"""certledger: an event-sourced certificate authority.
+
+Every command runs with umask 077 and first tightens the data directory (0700) and the
+CA's files in it (0600); text it prints has control and bidi characters escaped
+(api/text.py). ``certledger COMMAND --help`` tells more about each command.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.settings import Settings
+from api.text import install_log_escaping, printable
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="certledger", description=__doc__)
+    previous = os.umask(0o077)  # stores, keys, the demo passphrase: the CA's user's only
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)  # for callers in the same process (tests)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    install_log_escaping()
+    parser = argparse.ArgumentParser(prog="certledger", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
     init = commands.add_parser("init", help="create a root CA and an issuing CA")
@@ -40,15 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 2)))
     serve.add_argument("--threads", type=int, default=4)
 
-    token = commands.add_parser("token", help="API tokens")
-    token_commands = token.add_subparsers(dest="token_command", required=True)
-    create = token_commands.add_parser("create", help="create a token (printed once)")
-    create.add_argument("--role", required=True,
-                        help="applicant-portal | officer | admin | auditor")
-    create.add_argument("--name", required=True, help="who holds it (recorded in events)")
-    revoke = token_commands.add_parser("revoke", help="revoke a token")
-    revoke.add_argument("token")
+    from api import cli_admin  # token create|list|revoke, keys check
 
+    cli_admin.add_parsers(commands)
     events = commands.add_parser("events", help="print the event log in order")
     events.add_argument("--after", type=int, default=0, help="start after this position")
     events.add_argument("--limit", type=int, default=1000)
@@ -60,16 +70,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from api import ocsp_commands  # ocsp serve | rotate | resign
 
     ocsp_commands.add_parser(commands)
+    parser.description = f"{__doc__}\nCommands: {', '.join(commands.choices)}"
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    from api.data_dir import secure_data_dir
+
+    secure_data_dir(settings.data_dir)
+    handlers = {**_COMMANDS, **cli_admin.COMMANDS, **cli_readmodels.COMMANDS}
     try:
-        return int({**_COMMANDS, **cli_readmodels.COMMANDS}[args.command](args, settings) or 0)
+        return int(handlers[args.command](args, settings) or 0)
     except Exception as exc:  # a clear line for people, not a traceback
         from ca.keys.keystore import KeyStoreError
         from domain.errors import DomainError
 
         if isinstance(exc, (DomainError, KeyStoreError, ValueError)):
-            print(f"certledger: {exc}", file=sys.stderr)
+            print(printable(f"certledger: {exc}"), file=sys.stderr)
             return 2
         raise
 
@@ -99,7 +114,8 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
             fd = os.open(demo, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(32))
-            print(f"made a demo key passphrase in {demo} (keep it: the CA keys need it)")
+            print(printable(f"made a demo key passphrase in {demo} "
+                            "(keep it: the CA keys need it)"))
     service = _service(settings)
     from domain.errors import NotFound
 
@@ -116,46 +132,16 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
                                 organization=args.organization, country=args.country,
                                 root_common_name=args.root_cn,
                                 issuing_common_name=args.issuing_cn)
-    print(f"created {algorithm.value} CAs {args.root_name!r} and {args.issuing_name!r} "
-          f"in {settings.data_dir}")
+    print(printable(f"created {algorithm.value} CAs {args.root_name!r} and "
+                    f"{args.issuing_name!r} in {settings.data_dir}"))
     return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from gunicorn.app.base import BaseApplication
+    from api.serve import serve
 
     _use_demo_passphrase_if_present(settings)
-
-    class _Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", args.bind)
-            self.cfg.set("workers", args.workers)
-            self.cfg.set("threads", args.threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 60)
-
-        def load(self) -> Any:
-            from api.app import create_app
-
-            return create_app({"SETTINGS": settings})
-
-    _Server().run()
-    return 0
-
-
-def _token(args: argparse.Namespace, settings: Settings) -> int:
-    from ca.applications.tokens import create_token, revoke_token
-    from domain.actors import Actor, Role
-
-    service = _service(settings)
-    operator = Actor(os.environ.get("USER", "operator") or "operator", Role.ADMIN)
-    if args.token_command == "create":
-        token = create_token(service, operator, name=args.name, role=Role.parse(args.role))
-        print(token)
-    else:
-        revoke_token(service, operator, args.token)
-        print("revoked")
+    serve(settings, bind=args.bind, workers=args.workers, threads=args.threads)
     return 0
 
 
@@ -190,8 +176,10 @@ def _describe(position: int, event: Any, *, as_json: bool) -> str:
                            "timestamp": event.timestamp.isoformat(), **shown}, default=str)
     who = f"{shown.pop('actor_id', '?')} ({shown.pop('actor_role', '?')})"
     detail = ", ".join(f"{k}={v}" for k, v in shown.items())
-    return (f"{position:>7}  {event.timestamp:%Y-%m-%d %H:%M:%S}Z  {topic:<42} "
-            f"{event.originator_id} v{event.originator_version}  by {who}  {detail}")
+    # recorded values (a comment, a name) may hold newlines or terminal controls: escaped,
+    # so one event is one line and no value can pass for another event
+    return printable(f"{position:>7}  {event.timestamp:%Y-%m-%d %H:%M:%S}Z  {topic:<42} "
+                     f"{event.originator_id} v{event.originator_version}  by {who}  {detail}")
 
 
 def _ocsp(args: argparse.Namespace, settings: Settings) -> int:
@@ -201,8 +189,7 @@ def _ocsp(args: argparse.Namespace, settings: Settings) -> int:
     return ocsp_commands.run(args, settings, lambda: _service(settings))
 
 
-_COMMANDS = {"init": _init, "serve": _serve, "token": _token, "events": _events,
-             "ocsp": _ocsp}
+_COMMANDS = {"init": _init, "serve": _serve, "events": _events, "ocsp": _ocsp}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from api.settings import Settings
+from api.text import printable
 
 __all__ = ["add_parsers", "COMMANDS"]
 
@@ -59,7 +60,7 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
     if args.projections_command == "status":
         head = runner.head()
         for name, position in runner.positions().items():
-            print(f"{name:<12} {position:>10} / {head}  ({head - position} behind)")
+            print(printable(f"{name:<12} {position:>10} / {head}  ({head - position} behind)"))
         return 0
     if args.projections_command == "rebuild":
         names = [args.name] if args.name else list(runner.models)
@@ -68,9 +69,9 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError(f"no read model {unknown[0]!r}; there are "
                              f"{', '.join(runner.models)}")
         for name in names:
-            print(f"rebuilding {name}", file=sys.stderr)
+            print(printable(f"rebuilding {name}"), file=sys.stderr)
             position = runner.rebuild(name, text_progress())
-            print(f"{name}: rebuilt up to position {position}")
+            print(printable(f"{name}: rebuilt up to position {position}"))
         return 0
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -91,9 +92,9 @@ def _crl(args: argparse.Namespace, settings: Settings) -> int:
     names = args.ca or read_models.crl_store.authorities()
     for name in names:
         full, delta = read_models.publisher.publish(name, rebase=True if args.rebase else None)
-        print(f"{name}: CRL #{full.crl_number} ({full.entry_count} entries), delta "
-              f"#{delta.crl_number} on base #{delta.base_crl_number} "
-              f"({delta.entry_count} entries)")
+        print(printable(f"{name}: CRL #{full.crl_number} ({full.entry_count} entries), delta "
+                        f"#{delta.crl_number} on base #{delta.base_crl_number} "
+                        f"({delta.entry_count} entries)"))
     return 0
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.settings import Settings
+from api.text import printable
 
 __all__ = ["add_parser", "run"]
 
@@ -52,8 +53,8 @@ def run(args: argparse.Namespace, settings: Settings, service_factory: Callable[
 
         issuer = args.issuer or settings.default_issuer
         credentials = ensure_responder(service, issuer, force=args.force)
-        print(f"OCSP responder of {issuer}: serial {credentials.serial_number:x}, "
-              f"valid until {credentials.not_after:%Y-%m-%d %H:%M:%SZ}")
+        print(printable(f"OCSP responder of {issuer}: serial {credentials.serial_number:x}, "
+                        f"valid until {credentials.not_after:%Y-%m-%d %H:%M:%SZ}"))
         return 0
     pending, due = _read_model(settings, service).maintain()
     print(f"signed {pending} pending and {due} due OCSP responses")
@@ -127,7 +128,7 @@ def _upkeep(model: Any) -> None:
     try:
         model.maintain()
     except Exception as exc:  # the database or a key is away: try again next period
-        print(f"certledger: OCSP upkeep failed: {exc}", file=sys.stderr)
+        print(printable(f"certledger: OCSP upkeep failed: {exc}"), file=sys.stderr)
 
 
 def _worker(settings: Settings, service_factory: Callable[[], Any], host: str, port: int,

@@ -9,7 +9,10 @@
   padding are accepted too. Something that does not decode is malformedRequest.
 - Every OCSP outcome, errors included (malformedRequest, unauthorized, ...), is
   HTTP 200 with an ``application/ocsp-response`` body: clients such as OpenSSL
-  read the OCSP status only from a 200.
+  read the OCSP status only from a 200. What is refused at the HTTP level, before
+  any OCSP request is read (another Content-Type, a body too large, a wrong method or
+  path), is an HTTP 4xx with the API's JSON error body (:func:`http_error`), from
+  both front ends.
 - Pre-signed responses carry RFC 5019 §6 caching headers: ``Cache-Control:
   max-age=<seconds to nextUpdate>, public, no-transform, must-revalidate``,
   ``ETag``, ``Last-Modified`` (thisUpdate) and ``Expires`` (nextUpdate); a GET
@@ -22,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import json
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -31,14 +35,13 @@ from ca.encoding.ocsp_encoding import ResponseStatus, error_response
 from projections.ocsp_query import Answer, OcspAnswers
 
 __all__ = ["Reply", "MAX_REQUEST_BYTES", "REQUEST_TYPE", "RESPONSE_TYPE", "post", "get",
-           "decode_get_path", "http_date"]
+           "decode_get_path", "http_date", "http_error", "too_large"]
 
 MAX_REQUEST_BYTES = 16 * 1024  # 16 CertIDs with a nonce are < 2 KiB; a signed request more
 REQUEST_TYPE = "application/ocsp-request"
 RESPONSE_TYPE = "application/ocsp-response"
 _NO_STORE = [("Content-Type", RESPONSE_TYPE), ("Cache-Control", "no-store")]
 _MALFORMED = error_response(ResponseStatus.MALFORMED_REQUEST)
-_TEXT = "text/plain; charset=utf-8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +72,7 @@ def _reply(answer: Answer, *, not_modified: bool = False) -> Reply:
 
 def post(answers: OcspAnswers, content_type: str | None, body: bytes) -> Reply:
     if content_type and content_type.split(";", 1)[0].strip().lower() != REQUEST_TYPE:
-        return Reply(415, f"send the request as {REQUEST_TYPE}\n".encode(),
-                     [("Content-Type", _TEXT)])
+        return http_error(415, "unsupported_media_type", f"send the request as {REQUEST_TYPE}")
     if len(body) > MAX_REQUEST_BYTES:
         return too_large()
     if not body:
@@ -89,9 +91,16 @@ def get(answers: OcspAnswers, encoded: str, if_none_match: str | None = None) ->
     return _reply(answer, not_modified=not_modified)
 
 
+def http_error(status: int, code: str, message: str, *extra: tuple[str, str]) -> Reply:
+    """An HTTP-level refusal, as JSON ``{"error": {"code", "message"}}`` like the API's."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode() + b"\n"
+    return Reply(status, body, [("Content-Type", "application/json"),
+                                ("Cache-Control", "no-store"), *extra])
+
+
 def too_large() -> Reply:
-    return Reply(413, f"an OCSP request is at most {MAX_REQUEST_BYTES} bytes\n".encode(),
-                 [("Content-Type", _TEXT)])
+    return http_error(413, "request_entity_too_large",
+                      f"an OCSP request is at most {MAX_REQUEST_BYTES} bytes")
 
 
 def decode_get_path(encoded: str) -> bytes | None:

@@ -8,7 +8,10 @@ The HTTP rules are api/ocsp_http.py's, shared with the Flask blueprint.
 The HTTP/1.1 reader is deliberately small: request line, header fields (no
 obs-fold), ``Content-Length`` bodies up to 16 KiB (chunked bodies get 411), HTTP/1.1
 keep-alive and pipelining (HTTP/1.0: one request per connection), ``Expect:
-100-continue``; a head over 8 KiB is 431. A connection idle for a minute is closed.
+100-continue``; a head over 8 KiB is 431. ``HEAD`` is answered like ``GET``, without the
+body. What it refuses at the HTTP level (400, 404, 405, 411, 413, 415, 431) has a JSON
+body ``{"error": {"code", "message"}}``, like the API's errors; OCSP outcomes are OCSP
+responses (api/ocsp_http.py). A connection idle for a minute is closed.
 It runs on uvloop when installed.
 """
 
@@ -44,20 +47,23 @@ _INTERNAL = ocsp_http.Reply(200, error_response(ResponseStatus.INTERNAL_ERROR),
 _POST_PATHS = (b"/ocsp", b"/ocsp/", b"/")
 
 
-def _plain(status: int, text: str, *extra: tuple[str, str]) -> ocsp_http.Reply:
-    return ocsp_http.Reply(status, text.encode() + b"\n",
-                           [("Content-Type", "text/plain; charset=utf-8"), *extra])
+def _refuse(status: int, text: str = "", *extra: tuple[str, str]) -> ocsp_http.Reply:
+    reason = _REASONS.get(status, b"Error").decode()
+    code = reason.lower().replace(" ", "_")
+    return ocsp_http.http_error(status, code, text or reason, *extra)
 
 
-def _encode(reply: ocsp_http.Reply, keep_alive: bool) -> bytes:
-    head = [b"HTTP/1.1 %d %s" % (reply.status, _REASONS.get(reply.status, b"Error")),
-            b"Date: " + ocsp_http.http_date(int(time.time())).encode()]
-    head += [f"{name}: {value}".encode("latin-1") for name, value in reply.headers]
+def _encode(reply: ocsp_http.Reply, keep_alive: bool, *, head: bool = False) -> bytes:
+    """The response on the wire; to a HEAD request without its body (RFC 9110 §9.3.2:
+    the headers, Content-Length included, are those a GET would get)."""
+    lines = [b"HTTP/1.1 %d %s" % (reply.status, _REASONS.get(reply.status, b"Error")),
+             b"Date: " + ocsp_http.http_date(int(time.time())).encode()]
+    lines += [f"{name}: {value}".encode("latin-1") for name, value in reply.headers]
     if reply.status != 304:
-        head.append(b"Content-Length: %d" % len(reply.body))
+        lines.append(b"Content-Length: %d" % len(reply.body))
     if not keep_alive:
-        head.append(b"Connection: close")
-    return b"\r\n".join(head) + b"\r\n\r\n" + reply.body
+        lines.append(b"Connection: close")
+    return b"\r\n".join(lines) + b"\r\n\r\n" + (b"" if head else reply.body)
 
 
 def _parse_head(head: bytes) -> tuple[bytes, bytes, bool, dict[bytes, bytes]] | int:
@@ -98,22 +104,22 @@ class OcspHttpServer:
         path = target.split(b"?", 1)[0]
         if method == b"POST":
             if path not in _POST_PATHS:
-                return _plain(404, "POST OCSP requests to /ocsp")
+                return _refuse(404, "POST OCSP requests to /ocsp")
             content_type = headers.get(b"content-type")
             return ocsp_http.post(self.answers,
                                   content_type.decode("latin-1") if content_type else None, body)
-        if method == b"GET":
+        if method in (b"GET", b"HEAD"):
             if path == b"/healthz":
                 status = {"status": "ok", "seq": self.answers.seq}
                 return ocsp_http.Reply(200, json.dumps(status).encode(),
                                        [("Content-Type", "application/json")])
             encoded = path[6:] if path.startswith(b"/ocsp/") else path[1:]
             if not encoded or encoded == b"ocsp":
-                return _plain(404, "GET /ocsp/<base64 of the DER request>")
+                return _refuse(404, "GET /ocsp/<base64 of the DER request>")
             if_none_match = headers.get(b"if-none-match")
             return ocsp_http.get(self.answers, encoded.decode("latin-1"),
                                  if_none_match.decode("latin-1") if if_none_match else None)
-        return _plain(405, "use GET or POST", ("Allow", "GET, POST"))
+        return _refuse(405, "use GET or POST", ("Allow", "GET, HEAD, POST"))
 
     async def serve(self, sock: socket.socket, started: Callable[[], None] | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -173,8 +179,7 @@ class _Connection(asyncio.Protocol):
         self._transport.close()
 
     def _fail(self, status: int, text: str = "") -> None:
-        reply = _plain(status, text or _REASONS.get(status, b"error").decode())
-        self._transport.write(_encode(reply, keep_alive=False))
+        self._transport.write(_encode(_refuse(status, text), keep_alive=False))
         self.close()
 
     def data_received(self, data: bytes) -> None:
@@ -213,7 +218,7 @@ class _Connection(asyncio.Protocol):
             except Exception:
                 log.exception("OCSP: unexpected error")
                 reply = _INTERNAL
-            self._transport.write(_encode(reply, keep_alive))
+            self._transport.write(_encode(reply, keep_alive, head=method == b"HEAD"))
             if not keep_alive:
                 return self.close()
         self._buffer = buffer

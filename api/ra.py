@@ -6,10 +6,11 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, url_for
 
 from api.auth import current_actor, require
 from api.errors import ApiError
+from api.json_body import json_body
 from api.views import certificate_view, pair_view
 from ca.applications.certificates import CAService
 from domain.actors import Role
@@ -27,16 +28,7 @@ def _service() -> CAService:
 
 
 def _body(*required: str) -> dict[str, Any]:
-    if request.content_length and not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    if not request.content_length:
-        data: Any = {}
-    elif not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    else:
-        data = request.get_json(silent=True)
-        if data is None:
-            raise ApiError(400, "bad_json", "the body is not valid JSON")
+    data = json_body()
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
     missing = [k for k in required if k not in data]
@@ -77,13 +69,18 @@ def _optional_time(data: dict[str, Any], key: str) -> datetime | None:
     value = data.get(key)
     if value is None:
         return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise ApiError(400, "bad_time", f"{key} must be an ISO 8601 time")
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(400, "bad_time", f"{key} must be an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise ApiError(400, "bad_time", f"{key} must carry a time zone (e.g. Z)")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise ApiError(400, "bad_time", f"{key} is out of the range of dates") from None
 
 
 def _text(data: dict[str, Any], key: str, limit: int = 1000) -> str:

@@ -7,7 +7,7 @@ database URL says ``postgresql://``.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from eventsourcing.persistence import Transcoding
 from domain.authority import CrlRecord
 
 __all__ = ["event_store_environment", "BytesAsBase64", "CrlRecordAsDict",
-           "event_store_setup_lock"]
+           "event_store_setup_lock", "events_with_topics"]
 
 # same in every process that sets up this event store; distinct from the read models' lock
 _SETUP_LOCK_KEY = 0x43_45_52_54_45_56_54  # "CERTEVT"
@@ -99,3 +99,13 @@ def event_store_setup_lock(environment: dict[str, Any]) -> Iterator[None]:
             yield
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+
+
+def events_with_topics(app: Any, topics: Sequence[str], *, page: int = 500) -> Iterator[Any]:
+    """Every stored event whose topic is one of ``topics``, in log order, a page at a time."""
+    position = 0
+    while batch := app.recorder.select_notifications(start=position + 1, limit=page,
+                                                     topics=list(topics)):
+        for notification in batch:
+            yield app.mapper.to_domain_event(notification)
+        position = batch[-1].id

@@ -13,6 +13,7 @@ CAs only, which relying parties check by CRL.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ __all__ = ["RESPONDER_VALIDITY_DAYS", "ResponderCredentials", "Responders",
 
 RESPONDER_VALIDITY_DAYS = 30
 _ATTEMPTS = 4
+log = logging.getLogger("certledger.responder")
 
 
 @dataclass(frozen=True)
@@ -158,27 +160,59 @@ def ensure_responder(service: CAService, issuer_name: str, *, actor: Actor = SYS
         authority = service.get_authority(issuer_name)
         key_ref, signer = service.keystore.generate(KeyAlgorithm(authority.key_algorithm),
                                                     f"{issuer_name}-ocsp")
-        serial = new_serial_number()
-        der, not_after = responder_certificate(issuer, signer, serial_number=serial,
-                                               not_before=now, lint=service.settings.lint)
-        fields: dict[str, Any] = {"key_ref": key_ref, "serial_number": serial,
-                                  "not_before": now.replace(microsecond=0),
-                                  "not_after": not_after, "certificate_der": der}
-        if responder is None:
-            responder = OcspResponder.certify(actor=actor, issuer=issuer_name,
-                                              key_algorithm=authority.key_algorithm, **fields)
-        else:
-            responder.rotate(actor=actor, **fields)
-        claim = SerialClaim.claim(actor=actor, issuer=issuer_name, serial_number=serial,
-                                  certificate_id=responder.id)
+        try:
+            serial = new_serial_number()
+            der, not_after = responder_certificate(issuer, signer, serial_number=serial,
+                                                   not_before=now, lint=service.settings.lint)
+            fields: dict[str, Any] = {"key_ref": key_ref, "serial_number": serial,
+                                      "not_before": now.replace(microsecond=0),
+                                      "not_after": not_after, "certificate_der": der}
+            if responder is None:
+                responder = OcspResponder.certify(actor=actor, issuer=issuer_name,
+                                                  key_algorithm=authority.key_algorithm,
+                                                  **fields)
+            else:
+                responder.rotate(actor=actor, **fields)
+            claim = SerialClaim.claim(actor=actor, issuer=issuer_name, serial_number=serial,
+                                      certificate_id=responder.id)
+        except BaseException as exc:
+            _discard_key(service, key_ref, f"{type(exc).__name__} before it was certified")
+            raise
         try:
             service.save(responder, claim)
-        except IntegrityError:
-            force = False  # somebody else certified or rotated: take theirs
+        except IntegrityError:  # nothing was committed
+            _discard_key(service, key_ref, "another process certified or rotated first")
+            force = False  # take theirs
             continue
+        except BaseException as exc:
+            # a database error may come after the commit: remove the key only when the
+            # log surely does not name it
+            if not _maybe_recorded(service, issuer_name, key_ref):
+                _discard_key(service, key_ref, f"the save failed ({type(exc).__name__})")
+            raise
         return _credentials(service, responder)
     raise Conflict(f"the OCSP responder of {issuer_name!r} is changing too fast",
                    code="busy")
+
+
+def _discard_key(service: CAService, key_ref: str, why: str) -> None:
+    """A responder key no event will name: remove it, or it lies in the store forever."""
+    try:
+        removed = service.keystore.discard(key_ref)
+    except OSError as exc:
+        log.error("OCSP responder key %s was not recorded (%s) and could not be removed: "
+                  "%s; `certledger keys check` lists it", key_ref, why, exc.strerror)
+        return
+    if removed:
+        log.warning("OCSP responder key %s removed: %s", key_ref, why)
+
+
+def _maybe_recorded(service: CAService, issuer_name: str, key_ref: str) -> bool:
+    try:
+        responder = _load(service, issuer_name)
+    except Exception:  # cannot tell: keep the key (`certledger keys check` will tell)
+        return True
+    return responder is not None and responder.key_ref == key_ref
 
 
 def _load(service: CAService, issuer_name: str) -> OcspResponder | None:

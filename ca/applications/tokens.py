@@ -1,21 +1,41 @@
-"""API tokens: create, authenticate, revoke. Only SHA-256 hashes are recorded."""
+"""API tokens: create, authenticate, list, revoke. Only SHA-256 hashes are recorded.
+
+A token is named by its id (a uuid5 of its hash) wherever it is not presented: the
+command line lists and revokes tokens by id, so a secret never has to be an argument.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from ca.applications.event_log import events_with_topics
 from domain.actors import Actor, Role
 from domain.errors import Conflict, NotFound
 from domain.ids import token_id
 from domain.tokens import ApiToken
 
-__all__ = ["create_token", "authenticate", "revoke_token", "TOKEN_PREFIX"]
+__all__ = ["create_token", "authenticate", "revoke_token", "revoke_token_id", "token_id_of",
+           "list_tokens", "TokenInfo", "TOKEN_PREFIX"]
 
 TOKEN_PREFIX = "clt_"
+log = logging.getLogger("certledger.access")
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: UUID
+    name: str
+    role: str
+    active: bool
+    created: datetime
 
 
 def _hash(token: str) -> str:
@@ -33,6 +53,11 @@ def create_token(app: Application, actor: Actor, *, name: str, role: Role) -> st
     return token
 
 
+def token_id_of(token: str) -> UUID:
+    """The id of a token (what ``certledger token list`` shows), from the token itself."""
+    return token_id(_hash(token))
+
+
 def authenticate(app: Application, token: str) -> Actor | None:
     """The actor a presented token stands for, or None if unknown or revoked."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
@@ -43,13 +68,35 @@ def authenticate(app: Application, token: str) -> Actor | None:
         return None
     if not isinstance(record, ApiToken) or not record.active:
         return None
-    return Actor(record.name, record.role)
+    try:
+        return Actor(record.name, Role(record.role))
+    except ValueError:  # recorded before names were checked: the token cannot act
+        log.warning("token %s has a name no actor may have; refused", record.id)
+        return None
 
 
 def revoke_token(app: Application, actor: Actor, token: str) -> None:
+    revoke_token_id(app, actor, token_id_of(token))
+
+
+def revoke_token_id(app: Application, actor: Actor, ident: UUID) -> None:
     try:
-        record: ApiToken = app.repository.get(token_id(_hash(token)))
+        record: object = app.repository.get(ident)
     except AggregateNotFoundError:
-        raise NotFound("no such token") from None
+        raise NotFound("no such token", code="token_not_found") from None
+    if not isinstance(record, ApiToken):
+        raise NotFound("no such token", code="token_not_found")
     record.revoke(actor)
     app.save(record)
+
+
+def list_tokens(app: Application) -> list[TokenInfo]:
+    """Every token ever created, in the order of creation (from the log: no secret)."""
+    created, revoked = [], set()
+    for event in events_with_topics(app, [ApiToken.Created.TOPIC, ApiToken.Revoked.TOPIC]):
+        if isinstance(event, ApiToken.Created):
+            created.append(event)
+        else:
+            revoked.add(event.originator_id)
+    return [TokenInfo(e.originator_id, e.name, e.role, e.originator_id not in revoked,
+                      e.timestamp) for e in created]

@@ -27,6 +27,7 @@ from ca.encoding.signers import CryptographySigner, Signer
 __all__ = ["KeyStore", "KeyStoreError", "passphrase_from_environment"]
 
 _SCRYPT_N = 2**15
+_SUFFIX = ".key.json"
 
 
 class KeyStoreError(Exception):
@@ -102,6 +103,27 @@ class KeyStore:
             self._cache[key_ref] = signer
         return signer
 
+    def key_refs(self) -> list[str]:
+        """The references of the key files in the store, sorted."""
+        if not self._directory.is_dir():
+            return []
+        return sorted(path.name[:-len(_SUFFIX)] for path in self._directory.iterdir()
+                      if path.name.endswith(_SUFFIX))
+
+    def path_of(self, key_ref: str) -> Path:
+        return self._path(key_ref)
+
+    def discard(self, key_ref: str) -> bool:
+        """Remove a key no event names (made for a save that failed); True if it was there.
+        Never for a key an event references: that key signed something."""
+        with self._lock:
+            self._cache.pop(key_ref, None)
+        try:
+            self._path(key_ref).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def _write(self, key_ref: str, algorithm: KeyAlgorithm, secret: bytes) -> None:
         salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
         ciphertext = AESGCM(self._derive(salt, self._work_factor)).encrypt(
@@ -123,7 +145,7 @@ class KeyStore:
     def _path(self, key_ref: str) -> Path:
         if not key_ref.replace("-", "").replace("_", "").isalnum():
             raise KeyStoreError(f"bad key reference {key_ref!r}")
-        return self._directory / f"{key_ref}.key.json"
+        return self._directory / f"{key_ref}{_SUFFIX}"
 
 
 def _aad(key_ref: str, algorithm: KeyAlgorithm) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
+import json
 import os
 import signal
 import socket
@@ -29,6 +30,7 @@ from ca.encoding import der
 from ca.encoding.ocsp_encoding import encode_cert_id
 from tests.conftest import PASSPHRASE
 from tests.e2e.conftest import Api
+from tests.http_helpers import read_response
 from tests.ocsp_helpers import OcspStack, ocsp_request, ocsp_stack, single_statuses
 
 _MD5_CERT_ID = der.sequence(der.sequence(der.object_identifier("1.2.840.113549.2.5"), der.null()),
@@ -155,6 +157,43 @@ def test_nonce_answers_are_signed_for_the_request_and_not_cached(front: Front,
         extension = asn1_ocsp.OCSPResponse.load(body).basic_ocsp_response[
             "tbs_response_data"]["response_extensions"][0]
         assert extension["extn_value"].parsed.native == bytes([n]) * 16
+
+
+def test_http_level_refusals_are_json(front: Front, stack: OcspStack) -> None:
+    """OCSP outcomes are OCSP responses; what HTTP refuses is the API's JSON error."""
+    request = ocsp_request(stack.cert_id(stack.certificates["leaf"].serial_number))
+    refusals = {415: front.post(request, "application/json"),
+                413: front.post(b"\x30" * (17 * 1024)),
+                405: front.call("PUT", "/ocsp", b"")}
+    for expected, (status, headers, body) in refusals.items():
+        assert status == expected
+        assert headers["Content-Type"] == "application/json", (status, body)
+        assert set(json.loads(body)["error"]) == {"code", "message"}
+
+
+def test_head_then_get_on_one_connection_are_both_framed(stack: OcspStack) -> None:
+    """The fast server on a keep-alive connection: a HEAD reply carries no body (a stray
+    body would be read as the start of the next response)."""
+    serial = stack.certificates["leaf"].serial_number
+    encoded = quote(base64.b64encode(ocsp_request(stack.cert_id(serial))).decode(), safe="")
+    running = start_in_thread(stack.answers)
+    try:
+        for head_path, head_status in ((f"/ocsp/{encoded}", 200), ("/ocsp", 404),
+                                       ("/healthz", 200)):
+            with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock, \
+                    sock.makefile("rb") as reader:
+                sock.sendall(f"HEAD {head_path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                head = read_response(reader, head=True)
+                assert "close" not in head.headers.get("connection", "")
+                sock.sendall(f"GET /ocsp/{encoded} HTTP/1.1\r\nHost: x\r\n"
+                             "Connection: close\r\n\r\n".encode())
+                got = read_response(reader)
+                assert got.status == 200, got
+                assert single_statuses(got.body)[0][:2] == (serial, "good")
+                assert reader.read() == b""
+                assert head.status == head_status and int(head.headers["content-length"]) > 0
+    finally:
+        running.stop()
 
 
 def _raw(port: int, data: bytes, *, read_until_close: bool = True) -> bytes:
