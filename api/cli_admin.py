@@ -49,7 +49,7 @@ def _operator() -> Any:
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     from api.cli import _service
-    from ca import access
+    from ca.applications import tokens as access
     from domain.actors import Role
 
     if args.token_command == "revoke":
@@ -78,7 +78,7 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _revoke(args: argparse.Namespace, service: Any) -> int:
-    from ca import access
+    from ca.applications import tokens as access
 
     if args.stdin == bool(args.token_id):
         raise ValueError("give the token's id (certledger token list) or --stdin")
