@@ -6,10 +6,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import g, request
 
+from api.context import ledger
 from api.errors import ApiError
-from ca.applications.tokens import authenticate
 from domain.actors import Actor, Role
 
 __all__ = ["require", "current_actor"]
@@ -28,7 +28,7 @@ def require(*roles: Role) -> Callable[[F], F]:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise ApiError(401, "unauthenticated", "send 'Authorization: Bearer <token>'")
-            actor = authenticate(current_app.extensions["certledger"], token.strip())
+            actor = ledger().tokens.authenticate(token.strip())
             if actor is None:
                 raise ApiError(401, "bad_token", "the token is unknown or revoked")
             if actor.role not in allowed:

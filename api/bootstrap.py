@@ -1,26 +1,160 @@
-"""The composition root: every adapter (key store, event store, clock) is chosen here.
+"""The composition root: everything a process needs, built from one :class:`Settings`.
 
-Production and tests build the service through the same function; tests pass
-their own key store (a fast work factor) and clock.
+Production, the command line and the tests build through :func:`bootstrap`; tests hand
+it their own key store (a fast work factor), clock or read-model store. Nothing else
+chooses an adapter, and nothing else reads the environment (api/settings.py does).
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.read_side import ReadSide, crl_sync
 from api.settings import Settings
-from ca.applications.certificates import CAService, Clock, ServiceSettings, utc_now
-from ca.keys.keystore import KeyStore, passphrase_from_environment
+from ca.applications.certificates import Certificates
+from ca.applications.crl_publisher import CrlPublisher, CrlSettings
+from ca.applications.event_log import EventLog, StoreSettings
+from ca.applications.hierarchy import Hierarchy
+from ca.applications.issuing import Issuing, IssuingPolicy
+from ca.applications.pairs import Pairs
+from ca.applications.ports import Clock, utc_now
+from ca.applications.responders import Responders
+from ca.applications.tokens import Tokens
+from ca.encoding import sm2
+from ca.keys.keystore import KeyStore, KeyStoreError
+from ca.policy.issuance import PublicUrls
+from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
+from ca.processes.host import ProcessHost
+from ca.processes.ocsp_signing import OcspSigning
+from ca.processes.responder_rotation import ResponderRotation
+from projections.authorities import Authorities
+from projections.db import ReadModelDatabase, open_read_model_database
+from projections.following import Follower
+from projections.migrate import migrate
+from projections.ocsp_responses import OcspResponseStore
+from projections.registry import read_models
+from projections.runner import ProjectionRunner
+from projections.stored_crls import StoredCrls
 
-__all__ = ["bootstrap"]
+__all__ = ["CertLedger", "bootstrap", "key_passphrase", "key_store"]
+
+DEMO_PASSPHRASE_FILE = "key-passphrase"
 
 
-def bootstrap(settings: Settings, *, keystore: KeyStore | None = None,
-              clock: Clock = utc_now) -> CAService:
-    if keystore is None:
-        keystore = KeyStore(Path(settings.data_dir) / "keys", passphrase_from_environment())
-    service_settings = ServiceSettings(
-        data_dir=settings.data_dir, public_base_url=settings.public_base_url,
-        database_url=settings.database_url, default_issuer=settings.default_issuer,
-        accept_empty_sm2_id=settings.accept_empty_sm2_id)
-    return CAService(service_settings, keystore, clock=clock)
+@dataclass
+class CertLedger:
+    """The applications of one process (commands), and its read side (built on first use)."""
+
+    settings: Settings
+    clock: Clock
+    log: EventLog
+    keys: KeyStore
+    urls: PublicUrls
+    hierarchy: Hierarchy
+    issuing: Issuing
+    certificates: Certificates
+    pairs: Pairs
+    responders: Responders
+    tokens: Tokens
+    _read_database: ReadModelDatabase | None = None
+    _read: ReadSide | None = field(default=None, repr=False)
+    _others: list[ReadSide] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def read(self) -> ReadSide:
+        """The read-model store (migrated), runner, CRL publisher and processes; nothing
+        runs until ``read.start()``."""
+        with self._lock:
+            if self._read is None:
+                self._read = _read_side(self, self._read_database, self.settings.crl)
+            return self._read
+
+    def new_read_side(self, *, database: ReadModelDatabase | None = None,
+                      crl: CrlSettings | None = None) -> ReadSide:
+        """Another read side over this log (a second runner or publisher, another store,
+        other CRL settings); closed with this CertLedger."""
+        read = _read_side(self, database, crl or self.settings.crl)
+        with self._lock:
+            self._others.append(read)
+        return read
+
+    def close(self) -> None:
+        """Stop what runs and close every connection this process holds."""
+        with self._lock:
+            reads, self._read, self._others = [self._read, *self._others], None, []
+        for read in reads:
+            if read is not None:
+                read.close()
+        self.log.close()
+
+
+def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock = utc_now,
+              read_database: ReadModelDatabase | None = None, lint: bool = True) -> CertLedger:
+    sm2.use_backend(settings.sm2_backend)
+    keys = keys or key_store(settings)
+    log = EventLog(StoreSettings(
+        data_dir=settings.data_dir, database_url=settings.database_url,
+        pool_size=settings.pool_size, max_overflow=settings.max_overflow,
+        connect_timeout=settings.connect_timeout))
+    urls = PublicUrls(settings.public_base_url)
+    hierarchy = Hierarchy(log, keys, urls, clock)
+    issuing = Issuing(hierarchy, urls, clock, IssuingPolicy(
+        default_issuer=settings.default_issuer,
+        accept_empty_sm2_id=settings.accept_empty_sm2_id, lint=lint))
+    return CertLedger(
+        settings=settings, clock=clock, log=log, keys=keys, urls=urls, hierarchy=hierarchy,
+        issuing=issuing, certificates=Certificates(log, issuing), pairs=Pairs(log, issuing),
+        responders=Responders(log, hierarchy, keys, clock, lint=lint), tokens=Tokens(log),
+        _read_database=read_database)
+
+
+def key_passphrase(settings: Settings) -> bytes:
+    """The passphrase that seals CA keys: the setting, else the file the setting names,
+    else the demo passphrase `make serve` keeps in the data directory."""
+    if settings.key_passphrase:
+        return settings.key_passphrase
+    path = settings.key_passphrase_file
+    if path is None and (settings.data_dir / DEMO_PASSPHRASE_FILE).exists():
+        path = settings.data_dir / DEMO_PASSPHRASE_FILE
+    if path is not None:
+        try:
+            value = Path(path).read_bytes().strip()
+        except OSError as exc:
+            raise KeyStoreError(f"cannot read the key passphrase file {path}: "
+                                f"{exc.strerror}") from None
+        if value:
+            return value
+    raise KeyStoreError("no key passphrase: set CERTLEDGER_KEY_PASSPHRASE or "
+                        "CERTLEDGER_KEY_PASSPHRASE_FILE")
+
+
+def key_store(settings: Settings) -> KeyStore:
+    return KeyStore(Path(settings.data_dir) / "keys", key_passphrase(settings))
+
+
+def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
+               crl: CrlSettings) -> ReadSide:
+    settings = ledger.settings
+    database = database or open_read_model_database(
+        settings.database_url, settings.data_dir, pool_size=settings.read_pool_size,
+        acquire_timeout=settings.pool_timeout, connect_timeout=settings.connect_timeout)
+    migrate(database)
+    runner = ProjectionRunner(ledger.log, database, read_models())
+    follower = Follower(runner)
+    authorities = Authorities(database)
+    crls = StoredCrls(database)
+    publisher = CrlPublisher(ledger.log, ledger.hierarchy, crls, ledger.urls, ledger.clock,
+                             crl, sync=crl_sync(runner, follower, crl.sync_timeout))
+    ocsp_rows = OcspResponseStore(database)
+    ocsp_signing = OcspSigning(ocsp_rows, ledger.responders, ledger.clock, settings.ocsp)
+    processes = ProcessHost([
+        CrlCatchUp(publisher), CrlBaseSchedule(publisher), ocsp_signing,
+        ResponderRotation(ledger.responders, ledger.hierarchy, authorities)])
+    read = ReadSide(database=database, runner=runner, follower=follower,
+                    authorities=authorities, crls=crls, publisher=publisher,
+                    ocsp_rows=ocsp_rows, ocsp_signing=ocsp_signing, processes=processes)
+    runner.on_commit(read.wake_processes)
+    return read

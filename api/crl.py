@@ -1,9 +1,9 @@
 """``GET /crl/<ca>.crl`` and ``GET /crl/<ca>-delta.crl``: the CA's latest full and delta CRL.
 
-DER, ``application/pkix-crl``, at the URLs issued certificates name (ca.policy.issuance.PublicUrls).
+DER, ``application/pkix-crl``, at the URLs issued certificates name (``PublicUrls``).
 A GET reads the latest signed CRL from the read-model store (the bytes are cached per
-CRL number); only when a CA has none yet, or its latest is past nextUpdate, is one
-signed on demand. Caching: ETag (CA, kind and CRL number: a number is never reused),
+CRL number) and never signs: before a CA's first CRL is published it answers 503 with
+Retry-After. Caching: ETag (CA, kind and CRL number: a number is never reused),
 Last-Modified = thisUpdate, Expires = nextUpdate and ``max-age`` until then, so
 conditional requests get 304.
 """
@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
+from api.context import ledger
 from api.errors import ApiError, error_response
-from api.readmodels import EXTENSION, ReadModels
+from api.public import ca_chain_ders
 from ca.applications.crl_publisher import CrlUnavailable, Publication
-from domain.authority import DELTA_CRL, FULL_CRL
+from domain.authority import DELTA_CRL, FULL_CRL, CrlKind
 
 __all__ = ["blueprint"]
 
@@ -27,27 +28,26 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _DELTA_SUFFIX = "-delta"
 
 
-def _read_models() -> ReadModels:
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
-
-
-def _resolve(name: str) -> tuple[str, str]:
+def _resolve(name: str) -> tuple[str, CrlKind]:
     """(CA, kind) for a file name. A CA named exactly so wins over a delta of another."""
-    publisher = _read_models().publisher
-    if _NAME.match(name) and publisher.knows(name):
+    if ca_chain_ders(name) is not None:
         return name, FULL_CRL
     base = name.removesuffix(_DELTA_SUFFIX)
-    if base != name and _NAME.match(base) and publisher.knows(base):
+    if base != name and ca_chain_ders(base) is not None:
         return base, DELTA_CRL
     raise ApiError(404, "ca_not_found", f"no CA or CRL named {name[:80]!r}")
 
 
 @blueprint.get("/crl/<name>.crl")
 def crl(name: str) -> Any:
+    """The latest stored CRL, as it was signed. A GET never signs or records anything:
+    the CRL processes publish (a first base as soon as a CA exists)."""
     issuer, kind = _resolve(name)
-    read_models = _read_models()
-    publication = read_models.publisher.current(issuer, kind)
-    return _response(publication, read_models.publisher.service.clock())
+    publication = ledger().read.crls.latest(issuer, kind)
+    if publication is None:
+        raise CrlUnavailable(f"no {kind} CRL of {issuer} has been published yet; try again "
+                             "in a few seconds", code="crl_not_published")
+    return _response(publication, ledger().clock())
 
 
 def _response(publication: Publication, now: Any) -> Any:

@@ -1,7 +1,7 @@
 """The OCSP endpoints in the Flask app: ``POST /ocsp`` and ``GET /ocsp/<base64>``.
 
 The same answers as the standalone server (``certledger ocsp serve``, api/ocsp_server.py):
-both use :class:`projections.ocsp_query.OcspAnswers` and the HTTP rules in api/ocsp_http.py.
+both use :class:`api.ocsp_answers.OcspAnswers` and the HTTP rules in api/ocsp_http.py.
 The app's copy of the read model is refreshed when a request finds it older than 100 ms.
 """
 
@@ -13,10 +13,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, request
 
 from api import ocsp_http
-from ca.applications.responders import Responders
-from projections.db import open_read_model_database
-from projections.ocsp import OcspSettings
-from projections.ocsp_query import OcspAnswers
+from api.context import EXTENSION
+from api.ocsp_answers import OcspAnswers
 
 __all__ = ["blueprint", "answers_for"]
 
@@ -32,11 +30,9 @@ def answers_for(app: Flask) -> OcspAnswers:
         with _lock:
             answers = app.extensions.get("certledger.ocsp")
             if answers is None:
-                service = app.extensions["certledger"]
-                settings = app.config["SETTINGS"]
-                db = open_read_model_database(settings.database_url, settings.data_dir)
-                answers = OcspAnswers(db, Responders(service, rotate=False),
-                                      settings=OcspSettings.from_env(), clock=service.clock)
+                ledger = app.extensions[EXTENSION]
+                answers = OcspAnswers(ledger.read.database, ledger.responders,
+                                      settings=ledger.settings.ocsp, clock=ledger.clock)
                 app.extensions["certledger.ocsp"] = answers
     answers.refresh_if_older(_REFRESH_SECONDS)
     return answers  # type: ignore[no-any-return]

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import unquote
 
-from ca.encoding.ocsp_encoding import ResponseStatus, error_response
-from projections.ocsp_query import Answer, OcspAnswers
+from api.ocsp_answers import Answer, OcspAnswers
+from ca.encoding.ocsp_responses import ResponseStatus, error_response
 
 __all__ = ["Reply", "MAX_REQUEST_BYTES", "REQUEST_TYPE", "RESPONSE_TYPE", "post", "get",
            "decode_get_path", "http_date", "http_error", "too_large"]

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from api import ocsp_http
-from ca.encoding.ocsp_encoding import ResponseStatus, error_response
-from projections.ocsp_query import OcspAnswers
+from api.ocsp_answers import OcspAnswers
+from ca.encoding.ocsp_responses import ResponseStatus, error_response
 
 __all__ = ["OcspHttpServer", "RunningServer", "start_in_thread", "listen", "new_event_loop"]
 

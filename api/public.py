@@ -5,38 +5,50 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
+from api.context import ledger
 from api.errors import ApiError
 from api.views import pem
-from ca.applications.certificates import CAService
+from domain.errors import NotFound
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "ca_chain_ders"]
 
 blueprint = Blueprint("public", __name__)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-def _service() -> CAService:
-    return current_app.extensions["certledger"]  # type: ignore[no-any-return]
-
-
-def _ca_name(name: str) -> str:
+def ca_chain_ders(name: str) -> list[bytes] | None:
+    """The CA's certificate and its parents' (None: no CA of that name): from the CAs
+    read model, or from the log while the read model has not caught up. No key is
+    opened, nothing is written."""
     if not _NAME.match(name):
-        raise ApiError(404, "ca_not_found", f"no CA named {name!r}")
-    return name
+        return None
+    chain = ledger().read.authorities.chain(name)
+    if chain is not None:
+        return chain
+    try:
+        return ledger().hierarchy.chain(name)
+    except NotFound:
+        return None
+
+
+def _chain(name: str) -> list[bytes]:
+    chain = ca_chain_ders(name)
+    if chain is None:
+        raise ApiError(404, "ca_not_found", f"no CA named {name[:80]!r}")
+    return chain
 
 
 @blueprint.get("/ca/<name>.crt")
 def ca_certificate(name: str) -> Any:
-    der = _service().get_authority(_ca_name(name)).certificate_der
-    return Response(der, mimetype="application/pkix-cert",
+    return Response(_chain(name)[0], mimetype="application/pkix-cert",
                     headers={"Cache-Control": "public, max-age=3600"})
 
 
 @blueprint.get("/ca/<name>-chain.pem")
 def ca_chain(name: str) -> Any:
-    chain = "".join(pem(der) for der in _service().chain(_ca_name(name)))
+    chain = "".join(pem(der) for der in _chain(name))
     return Response(chain, mimetype="application/pem-certificate-chain")
 
 

@@ -6,13 +6,13 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, url_for
 
 from api.auth import current_actor, require
+from api.context import ledger
 from api.errors import ApiError
 from api.json_body import json_body
 from api.views import certificate_view, pair_view
-from ca.applications.certificates import CAService
 from domain.actors import Role
 from domain.reasons import RevocationReason
 
@@ -23,8 +23,6 @@ blueprint = Blueprint("ra", __name__, url_prefix="/api/v1")
 PORTAL, OFFICER, AUDITOR = Role.APPLICANT_PORTAL, Role.OFFICER, Role.AUDITOR
 
 
-def _service() -> CAService:
-    return current_app.extensions["certledger"]  # type: ignore[no-any-return]
 
 
 def _body(*required: str) -> dict[str, Any]:
@@ -94,32 +92,32 @@ def _text(data: dict[str, Any], key: str, limit: int = 1000) -> str:
 @require(PORTAL, OFFICER)
 def apply() -> Any:
     data = _body("profile", "csr", "subject")
-    certificate_id = _service().apply(
+    certificate_id = ledger().certificates.apply(
         current_actor(), profile=data["profile"], csr=_csr(data, "csr"), subject=data["subject"],
         issuer=_issuer(data), validity_days=data.get("validity_days"),
         account_id=_text(data, "account_id", 200) or None)
-    view = certificate_view(_service().get_certificate(certificate_id))
+    view = certificate_view(ledger().certificates.get(certificate_id))
     return view, 201, {"Location": url_for("ra.get_certificate", certificate_id=view["id"])}
 
 
 @blueprint.get("/certificates/<certificate_id>")
 @require(PORTAL, OFFICER, AUDITOR)
 def get_certificate(certificate_id: str) -> Any:
-    return certificate_view(_service().get_certificate(_id(certificate_id)))
+    return certificate_view(ledger().certificates.get(_id(certificate_id)))
 
 
 @blueprint.post("/certificates/<certificate_id>/approve")
 @require(OFFICER)
 def approve(certificate_id: str) -> Any:
     _body()
-    return certificate_view(_service().approve(current_actor(), _id(certificate_id)))
+    return certificate_view(ledger().certificates.approve(current_actor(), _id(certificate_id)))
 
 
 @blueprint.post("/certificates/<certificate_id>/reject")
 @require(OFFICER)
 def reject(certificate_id: str) -> Any:
     data = _body("reason")
-    return certificate_view(_service().reject(current_actor(), _id(certificate_id),
+    return certificate_view(ledger().certificates.reject(current_actor(), _id(certificate_id),
                                               _text(data, "reason")))
 
 
@@ -127,7 +125,7 @@ def reject(certificate_id: str) -> Any:
 @require(PORTAL, OFFICER)
 def issue(certificate_id: str) -> Any:
     _body()
-    return certificate_view(_service().issue(current_actor(), _id(certificate_id)))
+    return certificate_view(ledger().certificates.issue(current_actor(), _id(certificate_id)))
 
 
 def _reason(data: dict[str, Any]) -> RevocationReason:
@@ -141,7 +139,7 @@ def _reason(data: dict[str, Any]) -> RevocationReason:
 @require(PORTAL, OFFICER)
 def revoke(certificate_id: str) -> Any:
     data = _body("reason")
-    return certificate_view(_service().revoke(
+    return certificate_view(ledger().certificates.revoke(
         current_actor(), _id(certificate_id), _reason(data),
         invalidity_date=_optional_time(data, "invalidity_date"), comment=_text(data, "comment")))
 
@@ -150,7 +148,7 @@ def revoke(certificate_id: str) -> Any:
 @require(OFFICER)
 def suspend(certificate_id: str) -> Any:
     data = _body()
-    return certificate_view(_service().suspend(current_actor(), _id(certificate_id),
+    return certificate_view(ledger().certificates.suspend(current_actor(), _id(certificate_id),
                                                _text(data, "comment")))
 
 
@@ -158,7 +156,7 @@ def suspend(certificate_id: str) -> Any:
 @require(OFFICER)
 def resume(certificate_id: str) -> Any:
     data = _body()
-    return certificate_view(_service().resume(current_actor(), _id(certificate_id),
+    return certificate_view(ledger().certificates.resume(current_actor(), _id(certificate_id),
                                               _text(data, "comment")))
 
 
@@ -169,34 +167,34 @@ def resume(certificate_id: str) -> Any:
 @require(PORTAL, OFFICER)
 def apply_pair() -> Any:
     data = _body("signing_csr", "encryption_csr", "subject")
-    pair_id = _service().apply_pair(
+    pair_id = ledger().pairs.apply(
         current_actor(), signing_csr=_csr(data, "signing_csr"),
         encryption_csr=_csr(data, "encryption_csr"), subject=data["subject"],
         issuer=_issuer(data), validity_days=data.get("validity_days"),
         signing_profile=data.get("signing_profile", "personal-signing"),
         account_id=_text(data, "account_id", 200) or None)
-    view = pair_view(_service().get_pair(pair_id))
+    view = pair_view(ledger().pairs.get(pair_id))
     return view, 201, {"Location": url_for("ra.get_pair", pair_id=view["pair_id"])}
 
 
 @blueprint.get("/certificate-pairs/<pair_id>")
 @require(PORTAL, OFFICER, AUDITOR)
 def get_pair(pair_id: str) -> Any:
-    return pair_view(_service().get_pair(_pair_id(pair_id)))
+    return pair_view(ledger().pairs.get(_pair_id(pair_id)))
 
 
 @blueprint.post("/certificate-pairs/<pair_id>/approve")
 @require(OFFICER)
 def approve_pair(pair_id: str) -> Any:
     _body()
-    return pair_view(_service().approve_pair(current_actor(), _pair_id(pair_id)))
+    return pair_view(ledger().pairs.approve(current_actor(), _pair_id(pair_id)))
 
 
 @blueprint.post("/certificate-pairs/<pair_id>/reject")
 @require(OFFICER)
 def reject_pair(pair_id: str) -> Any:
     data = _body("reason")
-    return pair_view(_service().reject_pair(current_actor(), _pair_id(pair_id),
+    return pair_view(ledger().pairs.reject(current_actor(), _pair_id(pair_id),
                                             _text(data, "reason")))
 
 
@@ -204,13 +202,13 @@ def reject_pair(pair_id: str) -> Any:
 @require(PORTAL, OFFICER)
 def issue_pair(pair_id: str) -> Any:
     _body()
-    return pair_view(_service().issue_pair(current_actor(), _pair_id(pair_id)))
+    return pair_view(ledger().pairs.issue(current_actor(), _pair_id(pair_id)))
 
 
 @blueprint.post("/certificate-pairs/<pair_id>/revoke")
 @require(PORTAL, OFFICER)
 def revoke_pair(pair_id: str) -> Any:
     data = _body("reason")
-    return pair_view(_service().revoke_pair(
+    return pair_view(ledger().pairs.revoke(
         current_actor(), _pair_id(pair_id), _reason(data),
         invalidity_date=_optional_time(data, "invalidity_date"), comment=_text(data, "comment")))

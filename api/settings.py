@@ -1,30 +1,107 @@
-"""Settings from the environment, in one place (see README, "Configuration")."""
+"""Every setting, read from the environment in this one place (README, "Configuration").
+
+Nothing else in CertLedger reads ``os.environ`` (tests/unit/test_architecture.py checks):
+the composition root (api/bootstrap.py) hands each part what it needs from here.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-__all__ = ["Settings"]
+from ca.applications.crl_publisher import CrlSettings
+from ca.processes.ocsp_signing import OcspSettings
+
+__all__ = ["Settings", "parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_TRUE = ("1", "true", "yes", "on")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90``, ``90s``, ``15m``, ``6h``, ``7d``."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (e.g. 30s, 15m, 6h, 1d)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    database_url: str | None
-    public_base_url: str
-    default_issuer: str
-    accept_empty_sm2_id: bool
+    database_url: str | None = None        # None: SQLite in data_dir
+    public_base_url: str = "http://127.0.0.1:8080"
+    default_issuer: str = "issuing-ca"
+    accept_empty_sm2_id: bool = False
     max_body_bytes: int = 64 * 1024
+    # the key passphrase: the value, or a file holding it (else DATA_DIR/key-passphrase,
+    # the demo passphrase `make serve` makes)
+    key_passphrase: bytes | None = field(default=None, repr=False)
+    key_passphrase_file: Path | None = None
+    sm2_backend: str | None = None          # None: the fastest installed
+    run_processes: bool = True              # projection runner and processes in `serve`
+    crl: CrlSettings = field(default_factory=CrlSettings)
+    ocsp: OcspSettings = field(default_factory=OcspSettings)
+    pool_size: int = 5                      # event-store connections per process (PostgreSQL)
+    max_overflow: int = 10
+    read_pool_size: int = 4                 # read-model connections per process (PostgreSQL)
+    connect_timeout: int = 5                # seconds
+    pool_timeout: float = 10.0              # seconds to wait for a pooled connection
+    bind: str = "127.0.0.1:8080"
+    workers: int = 2
+    ocsp_bind: str = "127.0.0.1:8081"
+    ocsp_workers: int = 1
+    operator: str = "operator"              # who the command line acts as (its user)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+
+        def number(name: str, default: str) -> int:
+            text = env.get(name, "") or default
+            if not text.strip().isdigit():
+                raise ValueError(f"{name} must be a whole number, not {text!r}")
+            return int(text)
+
+        passphrase_file = env.get("CERTLEDGER_KEY_PASSPHRASE_FILE")
         return cls(
             data_dir=Path(env.get("CERTLEDGER_DATA_DIR", "var")).resolve(),
             database_url=env.get("CERTLEDGER_DATABASE_URL") or None,
             public_base_url=env.get("CERTLEDGER_PUBLIC_URL", "http://127.0.0.1:8080"),
             default_issuer=env.get("CERTLEDGER_DEFAULT_ISSUER", "issuing-ca"),
-            accept_empty_sm2_id=env.get("CERTLEDGER_ACCEPT_EMPTY_SM2_ID", "") in ("1", "true"),
+            accept_empty_sm2_id=env.get("CERTLEDGER_ACCEPT_EMPTY_SM2_ID", "") in _TRUE,
+            key_passphrase=(env.get("CERTLEDGER_KEY_PASSPHRASE") or "").encode() or None,
+            key_passphrase_file=Path(passphrase_file) if passphrase_file else None,
+            sm2_backend=env.get("CERTLEDGER_SM2_BACKEND") or None,
+            run_processes=env.get("CERTLEDGER_PROJECTIONS", "on").lower()
+            not in ("0", "off", "false", "no"),
+            crl=_crl_settings(env),
+            ocsp=OcspSettings(validity=timedelta(
+                seconds=number("CERTLEDGER_OCSP_VALIDITY", "3600"))),
+            pool_size=number("CERTLEDGER_DB_POOL_SIZE", "5"),
+            max_overflow=number("CERTLEDGER_DB_MAX_OVERFLOW", "10"),
+            read_pool_size=number("CERTLEDGER_READ_POOL_SIZE", "4"),
+            connect_timeout=number("CERTLEDGER_DB_CONNECT_TIMEOUT", "5"),
+            pool_timeout=float(number("CERTLEDGER_DB_POOL_TIMEOUT", "10")),
+            bind=env.get("CERTLEDGER_BIND", "127.0.0.1:8080"),
+            workers=number("WEB_CONCURRENCY", "2"),
+            ocsp_bind=env.get("CERTLEDGER_OCSP_BIND", "127.0.0.1:8081"),
+            ocsp_workers=number("CERTLEDGER_OCSP_WORKERS", "1"),
+            operator=env.get("USER") or "operator",
         )
+
+
+def _crl_settings(env: Mapping[str, str]) -> CrlSettings:
+    interval = parse_duration(env.get("CERTLEDGER_CRL_INTERVAL", "6h"))
+    return CrlSettings(
+        interval=interval,
+        validity=parse_duration(env.get("CERTLEDGER_CRL_VALIDITY", "24h")),
+        delta_validity=parse_duration(env.get("CERTLEDGER_CRL_DELTA_VALIDITY", "")
+                                      or f"{interval.total_seconds() + 7200}s"),
+        delay=parse_duration(env.get("CERTLEDGER_CRL_DELAY", "5s")).total_seconds(),
+        lint_limit=int(env.get("CERTLEDGER_CRL_LINT_LIMIT", "100")))

@@ -8,7 +8,7 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import load_der_x509_certificate
 
-from ca.applications.certificates import CertificatePair
+from ca.applications.pairs import CertificatePair
 from domain.certificate import Certificate
 
 __all__ = ["certificate_view", "pair_view", "pem"]

@@ -13,7 +13,7 @@ twice:
   pre-encoded in the CRL read model (SQLite; with ``--postgres`` PostgreSQL too),
   CrlPublisher.publish reading them from the database, assembling, signing, linting,
   recording the CrlIssued events and storing the signed CRLs; the re-publish after one
-  more revocation made through the service and projected by the runner; and the
+  more revocation made through the ledger and projected by the runner; and the
   latency from a revocation's commit to a stored CRL covering it (runner thread and
   schedule running, delay 0).
 """
@@ -229,7 +229,7 @@ def run_publish_path(directory: Path, count: int, seed: int, *,
           f"revocation: {path['project_one'] * 1000:.1f} ms)")
     print(f"  revocation -> CRL     {path['latency']:8.3f} s  (median of 3, max "
           f"{path['latency_max']:.3f} s; commit to a stored CRL covering it, delay 0)")
-    print(f"  process wall          {wall:8.3f} s  (imports, service start, all above)")
+    print(f"  process wall          {wall:8.3f} s  (imports, ledger start, all above)")
     print(f"  peak RSS              {rss / 1024:8.1f} MB  "
           f"(after imports {path['baseline_kib'] / 1024:.1f} MB)")
     return path  # type: ignore[no-any-return]

@@ -1,6 +1,6 @@
 """Full certificate lifecycles (apply -> approve -> issue) per second.
 
-Through the service layer and through HTTP (gunicorn), on SQLite and PostgreSQL,
+Through the ledger layer and through HTTP (gunicorn), on SQLite and PostgreSQL,
 for ECDSA P-256 and RSA-2048 (CA and subscriber keys of the same type). In the
 same run: bare pyca/cryptography build+sign of a comparable certificate, as the
 ceiling a Python CA could reach, and the ratio to it.
@@ -53,7 +53,7 @@ def _settings(data_dir: Path, database_url: str | None) -> Settings:
 
 
 def _service(settings: Settings) -> Any:
-    return bootstrap(settings, keystore=KeyStore(settings.data_dir / "keys", PASSPHRASE))
+    return bootstrap(settings, keys=KeyStore(settings.data_dir / "keys", PASSPHRASE))
 
 
 def _database(backend: str, data_dir: Path) -> tuple[str | None, Any]:
@@ -71,11 +71,11 @@ def _database(backend: str, data_dir: Path) -> tuple[str | None, Any]:
 
 
 def _lifecycles(settings: Settings, csr: str, count: int) -> None:
-    service = _service(settings)
+    ledger = _service(settings)
     for _ in range(count):
-        cid = service.apply(OFFICER, profile="tls-server", csr=csr, subject=SUBJECT)
-        service.approve(OFFICER, cid)
-        service.issue(OFFICER, cid)
+        cid = ledger.certificates.apply(OFFICER, profile="tls-server", csr=csr, subject=SUBJECT)
+        ledger.certificates.approve(OFFICER, cid)
+        ledger.certificates.issue(OFFICER, cid)
 
 
 def bench_service(backend: str, algorithm: KeyAlgorithm, count: int, processes: int) -> float:
@@ -211,7 +211,7 @@ def main() -> None:
         for backend in ("sqlite", "postgres"):
             one = bench_service(backend, algorithm, args.count, 1)
             many = bench_service(backend, algorithm, args.count, args.processes)
-            print(f"{'service':<8} {backend:<9} {algorithm.value:<11} {one:>9.0f} {many:>10.0f} "
+            print(f"{'ledger':<8} {backend:<9} {algorithm.value:<11} {one:>9.0f} {many:>10.0f} "
                   f"{bare:>14.0f} {max(one, many) / bare:>7.3f}", flush=True)
             over_http = bench_http(backend, algorithm, args.count, 8)
             print(f"{'http':<8} {backend:<9} {algorithm.value:<11} {'':>9} {over_http:>10.0f} "

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_ocsp.py [--seconds 10] [--certificates 100]
         [--workers 1 2] [--latency-samples 30] [--skip-postgres]
 
-One ECDSA P-256 CA (made through the service, on SQLite) issues ``--certificates``
+One ECDSA P-256 CA (made through the ledger, on SQLite) issues ``--certificates``
 certificates and revokes every fifth. Then, each in turn on loopback with
 ``hey -c 16 -z <seconds>`` and the same single-certificate request without nonce:
 
@@ -15,7 +15,7 @@ certificates and revokes every fifth. Then, each in turn on loopback with
 - ``cfssl ocspserve -responses FILE`` over our pre-signed responses (Go, from memory).
 
 Then the revocation-to-OCSP latency, on SQLite and PostgreSQL: a revocation committed
-through the service, the projection runner in a thread (as in the API process), our
+through the ledger, the projection runner in a thread (as in the API process), our
 server in its own process polling the read model every 100 ms, and a client asking
 every 2 ms until it says "revoked"; p50 and p99 over ``--latency-samples`` revocations.
 """
@@ -46,7 +46,6 @@ from asn1crypto.pem import armor  # noqa: E402
 
 from api.bootstrap import bootstrap  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from ca.applications.responders import ensure_responder  # noqa: E402
 from ca.keys.keystore import KeyStore  # noqa: E402
 from domain.actors import Actor, Role  # noqa: E402
 from domain.reasons import RevocationReason  # noqa: E402
@@ -109,37 +108,38 @@ def _stop(process: subprocess.Popen[Any]) -> None:
 
 
 class Pki:
-    """A service with a hierarchy, certificates, some revoked, projected into the read model."""
+    """A ledger with a hierarchy, certificates, some revoked, projected into the read model."""
 
     def __init__(self, directory: Path, database_url: str | None, count: int) -> None:
         self.settings = Settings(data_dir=directory, database_url=database_url,
                                  public_base_url="http://127.0.0.1:8080",
                                  default_issuer="issuing-ca", accept_empty_sm2_id=False)
         keystore = KeyStore(directory / "keys", PASSPHRASE.encode(), work_factor=2**10)
-        self.service = bootstrap(self.settings, keystore=keystore)
-        self.service.establish_hierarchy(ADMIN, algorithm=_algorithm(), root_name="root-ca",
+        self.ledger = bootstrap(self.settings, keys=keystore)
+        self.ledger.hierarchy.establish(ADMIN, algorithm=_algorithm(), root_name="root-ca",
                                          issuing_name="issuing-ca", organization="Bench Org")
         self.database = open_read_model_database(database_url, directory)
         migrate(self.database)
-        self.runner = ProjectionRunner(self.service, self.database,
-                                       read_models(self.service, self.database))
+        self.runner = ProjectionRunner(self.ledger, self.database,
+                                       read_models(self.ledger, self.database))
         self.certificates = [self.issue(index) for index in range(count)]
         for certificate in self.certificates[::5]:
-            self.service.revoke(OFFICER, certificate.id, RevocationReason.KEY_COMPROMISE)
+            self.ledger.certificates.revoke(OFFICER, certificate.id,
+                                            RevocationReason.KEY_COMPROMISE)
         while self.runner.catch_up():
             pass
 
     def issue(self, index: int) -> Any:
         _, csr = make_csr(_algorithm(), common_name=f"bench {index}")
-        cid = self.service.apply(PORTAL, profile="personal-signing", csr=csr,
-                                 subject={"common_name": f"bench {index}"})
-        self.service.approve(OFFICER, cid)
-        return self.service.issue(OFFICER, cid)
+        cid = self.ledger.certificates.apply(PORTAL, profile="personal-signing", csr=csr,
+                                             subject={"common_name": f"bench {index}"})
+        self.ledger.certificates.approve(OFFICER, cid)
+        return self.ledger.certificates.issue(OFFICER, cid)
 
     def request(self, certificate: Any) -> bytes:
-        from ca.encoding.ocsp_encoding import encode_cert_id, issuer_hashes
+        from ca.encoding.ocsp_responses import encode_cert_id, issuer_hashes
 
-        hashes = issuer_hashes(self.service.get_authority("issuing-ca").certificate_der)
+        hashes = issuer_hashes(self.ledger.hierarchy.get("issuing-ca").certificate_der)
         return ocsp_request(encode_cert_id("sha1", *hashes["sha1"], certificate.serial_number))
 
     def serve(self, workers: int) -> tuple[subprocess.Popen[Any], int]:
@@ -265,11 +265,11 @@ def _peer_files(pki: Pki, directory: Path) -> dict[str, Path]:
     """index.txt for openssl, a responses file for cfssl, the CA and responder as PEM."""
     from cryptography.hazmat.primitives import serialization
 
-    responder = ensure_responder(pki.service, "issuing-ca")
+    responder = pki.ledger.responders.certify_or_rotate("issuing-ca")
     files = {"issuing": directory / "issuing.pem", "responder": directory / "responder.pem",
              "key": directory / "responder.key", "index": directory / "index.txt",
              "responses": directory / "responses.txt"}
-    files["issuing"].write_bytes(armor("CERTIFICATE", pki.service.chain("issuing-ca")[0]))
+    files["issuing"].write_bytes(armor("CERTIFICATE", pki.ledger.hierarchy.chain("issuing-ca")[0]))
     files["responder"].write_bytes(armor("CERTIFICATE", responder.certificate_der))
     key_der = responder.signer.private_key_der()  # type: ignore[attr-defined]
     key = serialization.load_der_private_key(key_der, None)
@@ -279,7 +279,7 @@ def _peer_files(pki: Pki, directory: Path) -> dict[str, Path]:
     files["key"].chmod(0o600)
     lines = []
     for certificate in pki.certificates:
-        state = pki.service.get_certificate(certificate.id)
+        state = pki.ledger.certificates.get(certificate.id)
         expiry = state.not_after.strftime("%y%m%d%H%M%SZ")
         serial = format(state.serial_number, "X")
         if len(serial) % 2:
@@ -313,7 +313,7 @@ def latency(pki: Pki, samples: int) -> tuple[float, float]:
             time.sleep(0.05)
         for certificate in targets:
             request = pki.request(certificate)
-            pki.service.revoke(OFFICER, certificate.id, RevocationReason.SUPERSEDED)
+            pki.ledger.certificates.revoke(OFFICER, certificate.id, RevocationReason.SUPERSEDED)
             committed = time.monotonic()
             while _ask(connection, request) != "revoked":
                 if time.monotonic() - committed > 10:

@@ -1,5 +1,5 @@
 """SM2 sign/s and verify/s for each ca.encoding.sm2 backend, next to ``openssl speed sm2``, and
-full SM2 certificate lifecycles per second through the service.
+full SM2 certificate lifecycles per second through the ledger.
 
 Run: .venv/bin/python benchmarks/bench_sm2.py [--seconds S] [--openssl-seconds S]
          [--lifecycles N] [--database sqlite|postgres|both]
@@ -103,23 +103,23 @@ def _lifecycle_worker(count: int, database: str) -> dict[str, Any]:
         settings = Settings(data_dir=data_dir, database_url=database_url,
                             public_base_url="http://127.0.0.1:8080",
                             default_issuer="issuing-ca", accept_empty_sm2_id=False)
-        service = bootstrap(settings, keystore=KeyStore(data_dir / "keys",
+        ledger = bootstrap(settings, keys=KeyStore(data_dir / "keys",
                                                         b"benchmark passphrase only"))
-        service.establish_hierarchy(officer, algorithm=KeyAlgorithm.SM2, root_name="root-ca",
+        ledger.hierarchy.establish(officer, algorithm=KeyAlgorithm.SM2, root_name="root-ca",
                                     issuing_name="issuing-ca", organization="Bench")
         csrs = [_sm2_csr() for _ in range(2)]
 
         def single() -> None:
-            cid = service.apply(officer, profile="personal-signing", csr=csrs[0],
-                                subject=_SUBJECT)
-            service.approve(officer, cid)
-            service.issue(officer, cid)
+            cid = ledger.certificates.apply(officer, profile="personal-signing", csr=csrs[0],
+                                            subject=_SUBJECT)
+            ledger.certificates.approve(officer, cid)
+            ledger.certificates.issue(officer, cid)
 
         def pair() -> None:
-            pair_id = service.apply_pair(officer, signing_csr=csrs[0], encryption_csr=csrs[1],
+            pair_id = ledger.pairs.apply(officer, signing_csr=csrs[0], encryption_csr=csrs[1],
                                          subject=_SUBJECT)
-            service.approve_pair(officer, pair_id)
-            service.issue_pair(officer, pair_id)
+            ledger.pairs.approve(officer, pair_id)
+            ledger.pairs.issue(officer, pair_id)
 
         rates: dict[str, float] = {}
         for name, run in (("lifecycle", single), ("pair", pair)):
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(openssl speed -seconds {args.openssl_seconds} sm2)")
 
     databases = ("sqlite", "postgres") if args.database == "both" else (args.database,)
-    print(f"\nSM2 lifecycles through the service (apply -> approve -> issue), "
+    print(f"\nSM2 lifecycles through the ledger (apply -> approve -> issue), "
           f"{args.lifecycles} each, one thread:")
     print(f"{'':>12} {'database':>9} {'lifecycles/s':>13} {'pairs/s':>8} {'certs/s in pairs':>17}")
     for backend in sm2.available_backends():

@@ -1,6 +1,6 @@
 """The CRL publish path as the system runs it, for bench_crl.py (each part in its own process).
 
-``load``: a real CA service (SQLite, or PostgreSQL with ``--postgres``; an ECDSA P-256
+``load``: a real CA ledger (SQLite, or PostgreSQL with ``--postgres``; an ECDSA P-256
 hierarchy) whose CRL read model holds N pre-encoded entries, bulk-inserted as the
 projection would have left them (so the setup takes seconds, not the hours of issuing N
 certificates one by one).
@@ -8,7 +8,7 @@ certificates one by one).
 ``publish``: in a fresh process, the measured path: CrlPublisher.publish reads the
 entries from the read-model database, assembles and signs the full and delta CRLs,
 lints them (probe), records the CrlIssued events and stores the signed CRLs. Then one
-more certificate is issued and revoked through the service, projected by the runner
+more certificate is issued and revoked through the ledger, projected by the runner
 and published again (the re-publish); then, with the runner thread and the schedule
 running, the time from a revocation's commit to a stored CRL that covers it.
 
@@ -44,27 +44,27 @@ def _service(directory: Path, database_url: str | None) -> Any:
     settings = Settings(data_dir=directory, database_url=database_url,
                         public_base_url="http://127.0.0.1:8080", default_issuer=ISSUER,
                         accept_empty_sm2_id=False)
-    return bootstrap(settings, keystore=KeyStore(directory / "keys", PASSPHRASE,
+    return bootstrap(settings, keys=KeyStore(directory / "keys", PASSPHRASE,
                                                  work_factor=2**10))
 
 
-def _read_models(service: Any, delay: float = 0.0) -> Any:
-    from api.readmodels import build_read_models
-    from ca.processes.crl_publication import CrlSettings
+def _read_models(ledger: Any, delay: float = 0.0) -> Any:
 
-    return build_read_models(service, crl_settings=CrlSettings(delay=delay))
+    from ca.applications.crl_publisher import CrlSettings
+
+    return ledger.new_read_side(crl=CrlSettings(delay=delay))
 
 
 def load(directory: Path, revocations: Iterator[Revocation], database_url: str | None) -> None:
     from ca.encoding.algorithms import KeyAlgorithm
     from ca.encoding.crl_encoding import encode_revoked_entry
     from domain.actors import Actor, Role
-    from projections.crl import serial_text
+    from projections.crl_entries import serial_text
 
-    service = _service(directory, database_url)
-    service.establish_hierarchy(Actor("bench", Role.ADMIN), algorithm=KeyAlgorithm.ECDSA_P256,
+    ledger = _service(directory, database_url)
+    ledger.hierarchy.establish(Actor("bench", Role.ADMIN), algorithm=KeyAlgorithm.ECDSA_P256,
                                 root_name="root-ca", issuing_name=ISSUER, organization="Bench")
-    models = _read_models(service)
+    models = _read_models(ledger)
     models.runner.catch_up()
     position = models.runner.head()
     started = time.perf_counter()
@@ -98,18 +98,19 @@ def _insert(database: Any, rows: list[tuple[Any, ...]]) -> None:
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def _revoke_one(service: Any, label: str) -> int:
+def _revoke_one(ledger: Any, label: str) -> int:
     from ca.encoding.algorithms import KeyAlgorithm
     from domain.actors import Actor, Role
     from tests.helpers import make_csr
 
     officer = Actor("bench-officer", Role.OFFICER)
-    cid = service.apply(officer, profile="tls-server", csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
-                        subject={"dns_names": [f"{label}.bench.example"]})
-    service.approve(officer, cid)
-    service.issue(officer, cid)
-    service.revoke(officer, cid, RevocationReason.KEY_COMPROMISE)
-    return int(service.recorder.max_notification_id())
+    cid = ledger.certificates.apply(officer, profile="tls-server",
+                                    csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
+                                    subject={"dns_names": [f"{label}.bench.example"]})
+    ledger.certificates.approve(officer, cid)
+    ledger.certificates.issue(officer, cid)
+    ledger.certificates.revoke(officer, cid, RevocationReason.KEY_COMPROMISE)
+    return int(ledger.log.recorder.max_notification_id())
 
 
 def _timed(timings: list[float], function: Any) -> Any:
@@ -124,14 +125,14 @@ def _timed(timings: list[float], function: Any) -> Any:
 
 
 def publish(directory: Path, database_url: str | None) -> None:
-    service = _service(directory, database_url)
-    models = _read_models(service)
+    ledger = _service(directory, database_url)
+    models = _read_models(ledger)
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    service.issuer(ISSUER)  # the CA key is unsealed once per process, not per CRL
+    ledger.hierarchy.issuer(ISSUER)  # the CA key is unsealed once per process, not per CRL
     reads: list[float] = []
     stores: list[float] = []
-    models.crl_store.snapshot = _timed(reads, models.crl_store.snapshot)
-    models.crl_store.store = _timed(stores, models.crl_store.store)
+    models.crls.snapshot = _timed(reads, models.crls.snapshot)
+    models.crls.store = _timed(stores, models.crls.store)
 
     started = time.perf_counter()
     full, _ = models.publisher.publish(ISSUER, rebase=True)
@@ -142,7 +143,7 @@ def publish(directory: Path, database_url: str | None) -> None:
 
     republish, project = [], []
     for attempt in range(3):
-        _revoke_one(service, f"again{attempt}")
+        _revoke_one(ledger, f"again{attempt}")
         started = time.perf_counter()
         models.runner.catch_up()
         project.append(time.perf_counter() - started)
@@ -157,10 +158,10 @@ def publish(directory: Path, database_url: str | None) -> None:
     models.start()  # runner thread (polling every 100 ms on SQLite) and schedule, delay 0
     try:
         for attempt in range(3):
-            position = _revoke_one(service, f"latency{attempt}")
+            position = _revoke_one(ledger, f"latency{attempt}")
             committed = time.perf_counter()
             while True:
-                latest = models.crl_store.latest(ISSUER, "full", with_der=False)
+                latest = models.crls.latest(ISSUER, "full", with_der=False)
                 if latest is not None and latest.log_position >= position:
                     break
                 time.sleep(0.002)
@@ -178,10 +179,10 @@ def publish(directory: Path, database_url: str | None) -> None:
 def restart(directory: Path, database_url: str | None) -> None:
     """A new publishing process: one more revocation, then the first publication of this
     process (its cache is empty: it starts from the last stored CRL's runs)."""
-    service = _service(directory, database_url)
-    models = _read_models(service)
-    service.issuer(ISSUER)
-    _revoke_one(service, "restart")
+    ledger = _service(directory, database_url)
+    models = _read_models(ledger)
+    ledger.hierarchy.issuer(ISSUER)
+    _revoke_one(ledger, "restart")
     models.runner.catch_up()
     started = time.perf_counter()
     full, _ = models.publisher.publish(ISSUER)

@@ -191,7 +191,8 @@ class Certificate(Aggregate, created_event_name="Applied"):
                            issuer=issuer, profile=profile, subject=subject, csr_der=csr_der,
                            key_algorithm=key_algorithm, validity_days=validity_days,
                            account_id=account_id, predecessor_id=predecessor_id, pair_id=pair_id,
-                           pair_role=pair_role, key_source=key_source,
+                           pair_role=PairRole(pair_role).value if pair_role else None,
+                           key_source=key_source,
                            csr_signer_id=csr_signer_id)
 
     @staticmethod

@@ -7,11 +7,13 @@ by name: moving them into a base class changes nothing in the stored JSON.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor, Role
 
-__all__ = ["ActorEvent", "ActorCreated", "who"]
+__all__ = ["ActorEvent", "ActorCreated", "Who", "who"]
 
 
 class _Who:
@@ -39,6 +41,11 @@ class ActorCreated(Aggregate.Created, _Who):
     actor_role: str
 
 
-def who(actor: Actor) -> dict[str, str]:
+class Who(TypedDict):
+    actor_id: str
+    actor_role: str
+
+
+def who(actor: Actor) -> Who:
     """The event fields that name ``actor``."""
     return {"actor_id": actor.id, "actor_role": actor.role.value}

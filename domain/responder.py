@@ -19,7 +19,7 @@ from domain.events import ActorCreated, ActorEvent, who
 from domain.ids import NAMESPACE
 from domain.topics import stable_topics
 
-__all__ = ["OcspResponder", "ROTATE_WHEN_LEFT"]
+__all__ = ["OcspResponder", "ROTATE_WHEN_LEFT", "rotation_due"]
 
 #: replace a responder certificate once less than this part of its life is left
 ROTATE_WHEN_LEFT = 1 / 3
@@ -94,6 +94,10 @@ class OcspResponder(Aggregate, created_event_name="Certified"):
                            certificate_der=certificate_der)
 
     def rotation_due(self, now: datetime) -> bool:
-        """True once less than :data:`ROTATE_WHEN_LEFT` of the certificate's life is left."""
-        life = self.not_after - self.not_before
-        return self.not_after - now < life * ROTATE_WHEN_LEFT
+        return rotation_due(self.not_before, self.not_after, now)
+
+
+def rotation_due(not_before: datetime, not_after: datetime, now: datetime) -> bool:
+    """The rotation rule: true once less than :data:`ROTATE_WHEN_LEFT` of a responder
+    certificate's life is left."""
+    return not_after - now < (not_after - not_before) * ROTATE_WHEN_LEFT

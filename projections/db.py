@@ -1,4 +1,4 @@
-"""Read-model storage: one small connection wrapper over sqlite3 and psycopg.
+"""Read-model storage: one small connection wrapper over sqlite3 and psycopg (pooled).
 
 SQLite: ``<data_dir>/readmodels.sqlite3`` (apart from the event store, so
 projection writes never wait on event writes). PostgreSQL: the event store's
@@ -76,42 +76,71 @@ class _PostgresTransaction:
 
 
 class ReadModelDatabase:
-    """Opens transactions on the read-model store. Thread-safe; one connection per thread."""
+    """Opens transactions on the read-model store. Thread-safe.
+
+    SQLite: one connection per thread. PostgreSQL: a bounded pool of ``pool_size``
+    connections (opened as needed; ``acquire_timeout`` seconds to get one, else
+    ``psycopg_pool.PoolTimeout``), each holding the read-model schema on its search path.
+    """
 
     def __init__(self, *, dialect: str, sqlite_path: Path | None = None,
-                 postgres_url: str | None = None, schema: str | None = None) -> None:
+                 postgres_url: str | None = None, schema: str | None = None,
+                 pool_size: int = 4, acquire_timeout: float = 10.0,
+                 connect_timeout: int = 5) -> None:
         self.dialect = dialect
         self._sqlite_path = sqlite_path
         self._postgres_url = postgres_url
         self.schema = schema
         self._local = threading.local()
+        self._pool: Any = None
+        self._pool_lock = threading.Lock()
+        self._pool_size = pool_size
+        self._acquire_timeout = acquire_timeout
+        self._connect_timeout = connect_timeout
+        self._closed = False
 
-    def _connection(self) -> Any:
-        connection = getattr(self._local, "connection", None)
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            if self.dialect == "sqlite":
-                assert self._sqlite_path is not None
-                self._sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(self._sqlite_path, timeout=30,
-                                             isolation_level=None, check_same_thread=False)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
-            else:
-                import psycopg
-
-                assert self._postgres_url is not None
-                connection = psycopg.connect(self._postgres_url, autocommit=False)
-                if self.schema:
-                    connection.execute(f'SET search_path TO "{self.schema}"')
-                    connection.commit()
+            assert self._sqlite_path is not None
+            self._sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self._sqlite_path, timeout=30, isolation_level=None,
+                                         check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
         return connection
+
+    def _postgres_pool(self) -> Any:
+        with self._pool_lock:
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                schema = self.schema
+                assert self._postgres_url is not None
+
+                def configure(connection: Any) -> None:
+                    if schema:
+                        connection.execute(f'SET search_path TO "{schema}"')
+                        connection.commit()
+
+                self._pool = ConnectionPool(
+                    self._postgres_url, min_size=0, max_size=self._pool_size,
+                    timeout=self._acquire_timeout, configure=configure, open=True,
+                    check=ConnectionPool.check_connection, name="certledger-read-models",
+                    kwargs={"autocommit": False, "connect_timeout": self._connect_timeout})
+            return self._pool
+
+    @contextmanager
+    def _postgres_connection(self) -> Iterator[Any]:
+        with self._postgres_pool().connection() as connection:
+            yield connection
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """All or nothing: rows and tracking position commit together."""
-        connection = self._connection()
         if self.dialect == "sqlite":
+            connection = self._sqlite_connection()
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield _SQLiteTransaction(connection)
@@ -119,14 +148,15 @@ class ReadModelDatabase:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
-        else:
+            return
+        with self._postgres_connection() as pg:
             try:
-                with connection.cursor() as cursor:
+                with pg.cursor() as cursor:
                     yield _PostgresTransaction(cursor)
             except BaseException:
-                connection.rollback()
+                pg.rollback()
                 raise
-            connection.commit()
+            pg.commit()
 
     @contextmanager
     def snapshot(self) -> Iterator[Any]:
@@ -136,45 +166,61 @@ class ReadModelDatabase:
         covers) without blocking writers: SQLite's deferred transaction in WAL mode,
         PostgreSQL's REPEATABLE READ. The object yielded also has ``iterate``.
         """
-        connection = self._connection()
         if self.dialect == "sqlite":
+            connection = self._sqlite_connection()
             connection.execute("BEGIN")
             try:
                 yield _SQLiteTransaction(connection)
             finally:
                 connection.execute("ROLLBACK")
-        else:
+            return
+        with self._postgres_connection() as pg:
             try:
-                with connection.cursor() as cursor:
+                with pg.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     yield _PostgresTransaction(cursor)
             finally:
-                connection.rollback()
+                pg.rollback()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read outside any write transaction."""
-        connection = self._connection()
         if self.dialect == "sqlite":
-            return connection.execute(sql, tuple(params)).fetchall()  # type: ignore[no-any-return]
-        with connection.cursor() as cursor:
-            cursor.execute(sql.replace("?", "%s"), tuple(params))
-            rows = cursor.fetchall()
-        connection.commit()
+            rows = self._sqlite_connection().execute(sql, tuple(params)).fetchall()
+            return rows  # type: ignore[no-any-return]
+        with self._postgres_connection() as pg:
+            with pg.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), tuple(params))
+                rows = cursor.fetchall()
+            pg.commit()
         return rows  # type: ignore[no-any-return]
 
-    def close(self) -> None:
+    def reset(self) -> None:
+        """Drop this thread's connection (SQLite), after an error; the pool (PostgreSQL)
+        checks its connections itself."""
         connection = getattr(self._local, "connection", None)
         if connection is not None:
             connection.close()
             self._local.connection = None
 
+    def close(self) -> None:
+        """Close this thread's SQLite connection, or the PostgreSQL pool for good."""
+        self.reset()
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
 
-def open_read_model_database(database_url: str | None, data_dir: Path) -> ReadModelDatabase:
+
+def open_read_model_database(database_url: str | None, data_dir: Path, *, pool_size: int = 4,
+                             acquire_timeout: float = 10.0,
+                             connect_timeout: int = 5) -> ReadModelDatabase:
     """The read-model store that goes with an event store URL (None: SQLite in data_dir)."""
-    if not database_url or database_url.startswith("sqlite"):
+    if not database_url or database_url.startswith("sqlite") or database_url == "memory:":
         return ReadModelDatabase(dialect="sqlite",
                                  sqlite_path=Path(data_dir) / "readmodels.sqlite3")
     url = urlparse(database_url)
     schema = parse_qs(url.query).get("schema", [None])[0]
     plain = url._replace(query="").geturl()
-    return ReadModelDatabase(dialect="postgres", postgres_url=plain, schema=schema)
+    return ReadModelDatabase(dialect="postgres", postgres_url=plain, schema=schema,
+                             pool_size=pool_size, acquire_timeout=acquire_timeout,
+                             connect_timeout=connect_timeout)

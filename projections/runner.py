@@ -14,10 +14,7 @@ sees the first one's position and processes only what is still new; if the posit
 is behind the batch (a rebuild reset it) the batch is discarded and the runner starts
 again from the tracked position.
 
-Following: on PostgreSQL the library's LISTEN/NOTIFY subscription
-(``recorder.subscribe``), restarted from the tracked positions whenever it fails (a
-dropped connection); on SQLite, which has no subscription, ``select_notifications``
-is polled in batches.
+Following the log in a thread is projections/following.py's job.
 """
 
 from __future__ import annotations
@@ -27,7 +24,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from queue import Empty, Full, Queue
 from typing import Any
 
 from projections.base import ReadModel
@@ -39,10 +35,9 @@ log = logging.getLogger("certledger.projections")
 
 Progress = Callable[[int, int], None]
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-_END = object()  # the subscription ended
 
 
-class _Gap(Exception):
+class Gap(Exception):
     """A model's tracked position is behind the batch: what lies between was not read here."""
 
 
@@ -68,8 +63,13 @@ class ProjectionRunner:
         self._progress = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._subscribes: bool | None = None
+        self._listeners: list[Callable[[str], None]] = []
         self._ensure_tracking()
+
+    def on_commit(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(model name)`` after a batch that model processed events of has
+        committed (processes are woken so; they derive what to do from stored state)."""
+        self._listeners.append(listener)
 
     # ---- positions ------------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ class ProjectionRunner:
                     continue
                 try:
                     advanced += self._apply_model(model, after, notifications, event)
-                except _Gap as exc:
+                except Gap as exc:
                     gap = exc
                 except Exception as exc:  # one broken model must not stop the others
                     log.exception("read model %s failed on events %d..%d", model.name,
@@ -145,15 +145,17 @@ class ProjectionRunner:
                 if current >= last:
                     return False  # done already (by another runner, or a first try)
                 if current < after:
-                    raise _Gap(f"{model.name} is at {current}, the batch starts after {after}")
+                    raise Gap(f"{model.name} is at {current}, the batch starts after {after}")
+                processed = False
                 for notification in notifications:
                     if notification.id > current and notification.topic in model.topics:
                         model.process(tx, event(notification), notification.id)
+                        processed = True
                 moved = tx.query("UPDATE rm_tracking SET position = ? WHERE name = ?"
                                  " AND position = ? RETURNING position",
                                  (last, model.name, current))
                 if not moved:  # cannot happen under the lock; never commit rows without it
-                    raise _Gap(f"{model.name} moved from {current} under this batch")
+                    raise Gap(f"{model.name} moved from {current} under this batch")
         except BaseException:
             model.after_rollback()
             raise
@@ -161,7 +163,16 @@ class ProjectionRunner:
             model.after_commit()
         except Exception:
             log.exception("read model %s: after_commit failed", model.name)
+        if processed:
+            self._committed(model.name)
         return True
+
+    def _committed(self, name: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(name)
+            except Exception:
+                log.exception("a listener of read model %s failed", name)
 
     # ---- driving it by hand (tests, publishers, the CLI) ----------------------------------
 
@@ -175,7 +186,7 @@ class ProjectionRunner:
             return 0
         try:
             self.apply(after, notifications, names)
-        except _Gap:
+        except Gap:
             pass  # a position went back (a rebuild): the next batch starts from it
         return len(notifications)
 
@@ -234,123 +245,5 @@ class ProjectionRunner:
         model.after_commit()
         with self._progress:
             self._progress.notify_all()
+        self._committed(name)
         return position
-
-    # ---- the background thread ------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="certledger-projections",
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                if self._can_subscribe():
-                    self._follow()
-                else:
-                    self._poll()
-                backoff = 0.5
-            except Exception:
-                log.exception("projection runner failed; starting again in %.1f s", backoff)
-                self.database.close()  # a dropped connection is made again
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
-        self.database.close()
-
-    def _can_subscribe(self) -> bool:
-        """PostgreSQL's recorder has a LISTEN/NOTIFY subscription; SQLite's has none."""
-        if self._subscribes is None:
-            from eventsourcing.postgres import PostgresApplicationRecorder
-
-            self._subscribes = isinstance(self.app.recorder, PostgresApplicationRecorder)
-        return self._subscribes
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            if not self.run_once():
-                self._stop.wait(self.poll_interval)
-
-    def _follow(self) -> None:
-        """Follow the subscription until it fails or a gap shows (then the caller starts
-        again from the tracked positions); batches are whatever has arrived, up to size."""
-        after = min(self.positions().values())
-        queue: Queue[Any] = Queue(maxsize=self.batch_size * 4)
-        with self.app.recorder.subscribe(gt=after) as subscription:
-            feeder = threading.Thread(target=_feed, args=(subscription, queue, self._stop),
-                                      name="certledger-subscription", daemon=True)
-            feeder.start()
-            try:
-                while not self._stop.is_set():
-                    try:
-                        item = queue.get(timeout=0.25)
-                    except Empty:
-                        # The library's subscription reads once before it LISTENs: an
-                        # event committed in between is only seen at the next NOTIFY.
-                        # When idle, ask for the head; if it moved past us, start again.
-                        if self.head() > after:
-                            return
-                        continue
-                    batch, end = [], None
-                    while True:
-                        if item is _END or isinstance(item, BaseException):
-                            end = item
-                            break
-                        batch.append(item)
-                        if len(batch) >= self.batch_size:
-                            break
-                        try:
-                            item = queue.get_nowait()
-                        except Empty:
-                            break
-                    if batch:
-                        try:
-                            self.apply(after, batch)
-                        except _Gap:
-                            return
-                        after = batch[-1].id
-                    if isinstance(end, BaseException):
-                        raise end
-                    if end is _END:
-                        if self._stop.is_set():
-                            return
-                        raise ConnectionError("the event subscription ended")
-            finally:
-                subscription.stop()
-                feeder.join(5)
-
-
-def _feed(subscription: Any, queue: Queue[Any], stop: threading.Event) -> None:
-    """Move notifications from the subscription to ``queue`` (so the runner can take
-    whatever has arrived as one batch), then _END or the error that ended it."""
-    try:
-        for notification in subscription:
-            while not stop.is_set():
-                try:
-                    queue.put(notification, timeout=0.25)
-                    break
-                except Full:
-                    continue
-            if stop.is_set():
-                break
-        final: Any = _END
-    except BaseException as exc:
-        final = exc
-    try:
-        queue.put(final, timeout=1)
-    except Full:
-        pass

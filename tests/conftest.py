@@ -1,7 +1,10 @@
-"""Shared fixtures: a CA service on SQLite or PostgreSQL, CSRs, an HTTP client with tokens.
+"""Shared fixtures: a CA (CertLedger) on SQLite or PostgreSQL, CSRs, connection budget.
 
 PostgreSQL tests are never skipped: when the server cannot be reached they fail,
-so CI cannot pass without having run them. Each test gets its own schema.
+so CI cannot pass without having run them. Each test gets its own schema. Everything a
+test builds with :func:`build_ledger` is closed when its settings fixture ends, before
+the schema is dropped; the suite's peak of PostgreSQL connections is measured and must
+stay within :data:`CONNECTION_BUDGET`.
 """
 
 from __future__ import annotations
@@ -12,21 +15,24 @@ import uuid
 from tests.connection_budget import APP_NAME, ConnectionSampler
 
 os.environ["PGAPPNAME"] = APP_NAME  # before anything connects: the budget counts by this name
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
+# the commands and servers tests run (in this process or as children) keep few connections
+os.environ.update({"CERTLEDGER_DB_POOL_SIZE": "1", "CERTLEDGER_DB_MAX_OVERFLOW": "3",
+                   "CERTLEDGER_READ_POOL_SIZE": "2"})
 
-import psycopg
-import pytest
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
-from api.bootstrap import bootstrap
-from api.settings import Settings
-from ca.applications.certificates import CAService
-from ca.encoding.algorithms import KeyAlgorithm
-from ca.keys.keystore import KeyStore
-from domain.actors import Actor, Role
-from tests.helpers import make_csr
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+
+from api.bootstrap import CertLedger, bootstrap  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from ca.encoding.algorithms import KeyAlgorithm  # noqa: E402
+from ca.keys.keystore import KeyStore  # noqa: E402
+from domain.actors import Actor, Role  # noqa: E402
+from tests.helpers import MovableClock, make_csr  # noqa: E402
 
 POSTGRES_URL = os.environ.get("CERTLEDGER_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
@@ -35,6 +41,7 @@ CONNECTION_BUDGET = 20  # PostgreSQL connections the whole suite may hold at any
 ADMIN = Actor("test-admin", Role.ADMIN)
 OFFICER = Actor("officer-li", Role.OFFICER)
 PORTAL = Actor("portal", Role.APPLICANT_PORTAL)
+_open: list[CertLedger] = []
 
 
 @pytest.fixture
@@ -47,54 +54,70 @@ def postgres_schema() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is required and not reachable at {POSTGRES_URL}: {exc}")
     with connection:
         connection.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield schema
-        finally:
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def _database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
-    if request.param == "postgres":
-        schema = request.getfixturevalue("postgres_schema")
-        return f"{POSTGRES_URL}?schema={schema}"
-    return None
+def test_settings(data_dir: Path, database_url: str | None = None) -> Settings:
+    """Settings as the tests use them: small connection pools (the suite's budget)."""
+    return Settings(data_dir=data_dir, database_url=database_url,
+                    public_base_url="http://127.0.0.1:8080", default_issuer="issuing-ca",
+                    accept_empty_sm2_id=False, pool_size=1, max_overflow=3, read_pool_size=2)
+
+
+def close_ledgers() -> None:
+    while _open:
+        _open.pop().close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings for one test, on each backend in turn."""
-    return Settings(data_dir=tmp_path, database_url=_database_url(request, tmp_path),
-                    public_base_url="http://127.0.0.1:8080", default_issuer="issuing-ca",
-                    accept_empty_sm2_id=False)
+    url = None
+    if request.param == "postgres":
+        url = f"{POSTGRES_URL}?schema={request.getfixturevalue('postgres_schema')}"
+    try:
+        yield test_settings(tmp_path, url)
+    finally:
+        close_ledgers()
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=None, public_base_url="http://127.0.0.1:8080",
-                    default_issuer="issuing-ca", accept_empty_sm2_id=False)
+def sqlite_settings(tmp_path: Path) -> Iterator[Settings]:
+    try:
+        yield test_settings(tmp_path)
+    finally:
+        close_ledgers()
 
 
-def build_service(settings: Settings, **overrides: Any) -> CAService:
-    keystore = KeyStore(settings.data_dir / "keys", PASSPHRASE, work_factor=2**10)
-    return bootstrap(replace(settings, **overrides), keystore=keystore)
+def build_ledger(settings: Settings, **overrides: Any) -> CertLedger:
+    """A CertLedger over ``settings`` with a fast key store; closed after the test."""
+    settings = replace(settings, **overrides)
+    keys = KeyStore(settings.data_dir / "keys", PASSPHRASE, work_factor=2**10)
+    ledger = bootstrap(settings, keys=keys, clock=MovableClock())
+    _open.append(ledger)
+    return ledger
 
 
-def with_hierarchy(service: CAService,
-                   algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256) -> CAService:
-    service.establish_hierarchy(ADMIN, algorithm=algorithm, root_name="root-ca",
-                                issuing_name="issuing-ca", organization="Test Org")
-    return service
+def with_hierarchy(ledger: CertLedger,
+                   algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256) -> CertLedger:
+    ledger.hierarchy.establish(ADMIN, algorithm=algorithm, root_name="root-ca",
+                               issuing_name="issuing-ca", organization="Test Org")
+    return ledger
 
 
 @pytest.fixture
-def service(settings: Settings) -> CAService:
-    """A CA service with an ECDSA P-256 root and issuing CA, on each backend."""
-    return with_hierarchy(build_service(settings))
+def ledger(settings: Settings) -> CertLedger:
+    """A CA with an ECDSA P-256 root and issuing CA, on each backend."""
+    return with_hierarchy(build_ledger(settings))
 
 
 @pytest.fixture
-def sqlite_service(sqlite_settings: Settings) -> CAService:
-    return with_hierarchy(build_service(sqlite_settings))
+def sqlite_ledger(sqlite_settings: Settings) -> CertLedger:
+    return with_hierarchy(build_ledger(sqlite_settings))
 
 
 @pytest.fixture(scope="session")

@@ -7,37 +7,53 @@ from typing import Any
 from asn1crypto import crl as asn1_crl
 from cryptography import x509
 
-from api.readmodels import ReadModels, build_read_models
-from ca.applications.certificates import CAService
+from api.bootstrap import CertLedger
+from api.read_side import ReadSide
+from ca.applications.crl_publisher import CrlSettings
 from ca.encoding.algorithms import KeyAlgorithm
-from ca.processes.crl_publication import CrlSettings
 from domain.certificate import Certificate
 from projections.db import ReadModelDatabase, open_read_model_database
 from tests.conftest import OFFICER, PORTAL
 from tests.helpers import make_csr
 
-__all__ = ["issue", "read_models", "crl_entries", "crl_field", "table_dump", "CRL_TABLES",
+__all__ = ["issue", "publish_crls", "read_models", "crl_entries", "crl_field", "table_dump",
+           "CRL_TABLES",
            "REASON_CODES", "fresh_database", "drop_fresh_database"]
 
 CRL_TABLES = ("rm_crl_authorities", "rm_crl_certificates", "rm_crl_entries", "rm_crl_removals")
 _CSR = make_csr(KeyAlgorithm.ECDSA_P256)[1]  # one key for every test leaf: keys are not tested
 
 
-def issue(service: CAService, label: str = "leaf") -> Certificate:
-    cid = service.apply(PORTAL, profile="tls-server", csr=_CSR,
-                        subject={"dns_names": [f"{label}.example.cn"]})
-    service.approve(OFFICER, cid)
-    return service.issue(OFFICER, cid)
+def issue(ledger: CertLedger, label: str = "leaf") -> Certificate:
+    cid = ledger.certificates.apply(PORTAL, profile="tls-server", csr=_CSR,
+                                    subject={"dns_names": [f"{label}.example.cn"]})
+    ledger.certificates.approve(OFFICER, cid)
+    return ledger.certificates.issue(OFFICER, cid)
 
 
-def read_models(service: CAService, **settings: Any) -> ReadModels:
-    """Read models over ``service``'s store; no thread runs until ``.start()``."""
-    return build_read_models(service, crl_settings=CrlSettings(**settings))
+def publish_crls(ledger: CertLedger) -> None:
+    """What the processes of a server do, once: project the log, keep a responder for
+    every CA that answers OCSP, publish a first base CRL for every CA and whatever changes
+    a stored CRL misses, sign pending OCSP responses."""
+    read = ledger.read
+    read.runner.catch_up()
+    for process in read.processes.processes.values():
+        process.run()
+    read.runner.catch_up()
+    for issuer in read.crls.authorities():
+        read.publisher.publish(issuer, only_if_pending=True)  # not waiting for the delay
+    read.ocsp_signing.run()
 
 
-def fresh_database(service: CAService, name: str) -> ReadModelDatabase:
-    """A second, empty read-model store next to the service's (an auditor's replay)."""
-    url = service.settings.database_url
+def read_models(ledger: CertLedger, **settings: Any) -> ReadSide:
+    """A read side over ``ledger``'s stores with these CRL settings (closed with the
+    ledger); no thread runs until ``.start()``."""
+    return ledger.new_read_side(crl=CrlSettings(**settings))
+
+
+def fresh_database(ledger: CertLedger, name: str) -> ReadModelDatabase:
+    """A second, empty read-model store next to the ledger's (an auditor's replay)."""
+    url = ledger.settings.database_url
     if url:
         import psycopg
 
@@ -47,11 +63,11 @@ def fresh_database(service: CAService, name: str) -> ReadModelDatabase:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
             connection.execute(f'CREATE SCHEMA "{schema}"')
         return open_read_model_database(f"{POSTGRES_URL}?schema={schema}",
-                                        service.settings.data_dir)
-    return open_read_model_database(None, service.settings.data_dir / name)
+                                        ledger.settings.data_dir)
+    return open_read_model_database(None, ledger.settings.data_dir / name)
 
 
-def drop_fresh_database(service: CAService, database: ReadModelDatabase) -> None:
+def drop_fresh_database(ledger: CertLedger, database: ReadModelDatabase) -> None:
     database.close()
     if database.dialect == "postgres":
         import psycopg

@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 
 from ca.encoding.algorithms import KeyAlgorithm
 
-__all__ = ["make_csr", "event_topics", "private_key_for"]
+__all__ = ["make_csr", "event_topics", "private_key_for", "MovableClock"]
 
 
 def private_key_for(algorithm: KeyAlgorithm) -> Any:
@@ -36,6 +36,22 @@ def make_csr(algorithm: KeyAlgorithm, key: Any = None, common_name: str = "appli
     return key, request.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def event_topics(app: Any) -> list[str]:
-    """Every stored event's topic, in log order."""
-    return [n.topic for n in app.recorder.select_notifications(start=1, limit=1_000_000)]
+def event_topics(ledger: Any) -> list[str]:
+    """Every stored event's topic, in log order (of a CertLedger or an EventLog)."""
+    log = getattr(ledger, "log", ledger)
+    return [n.topic for n in log.recorder.select_notifications(start=1, limit=1_000_000)]
+
+
+class MovableClock:
+    """The clock of test CAs: the real time, moved by ``offset`` (a test ages a CA by
+    setting it); every part of one CertLedger reads this one clock."""
+
+    def __init__(self) -> None:
+        from datetime import timedelta
+
+        self.offset = timedelta(0)
+
+    def __call__(self) -> Any:
+        from datetime import UTC, datetime
+
+        return datetime.now(UTC) + self.offset

@@ -1,5 +1,5 @@
-"""An OCSP stack for tests: the CA service, the OCSP read model under the projection
-runner, the in-memory answers, and the CA chain and certificates as PEM files."""
+"""An OCSP stack for tests: the CA, the OCSP read model under the projection runner, the
+signing process, the in-memory answers, and the CA chain and certificates as PEM files."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from typing import Any
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto.pem import armor
 
-from ca.applications.certificates import CAService
-from ca.applications.responders import Responders
+from api.bootstrap import CertLedger
+from api.ocsp_answers import OcspAnswers
+from api.read_side import ReadSide
 from ca.encoding import der
 from ca.encoding.algorithms import KeyAlgorithm
-from ca.encoding.ocsp_encoding import encode_cert_id, issuer_hashes
+from ca.encoding.ocsp_responses import encode_cert_id, issuer_hashes
+from ca.processes.ocsp_signing import OcspSettings, OcspSigning
+from ca.processes.responder_rotation import ResponderRotation
 from domain.certificate import Certificate
-from projections.db import ReadModelDatabase, open_read_model_database
-from projections.migrate import migrate
-from projections.ocsp import OcspReadModel, OcspSettings
-from projections.ocsp_query import OcspAnswers
+from projections.db import ReadModelDatabase
+from projections.ocsp_responses import OcspResponseStore
 from projections.runner import ProjectionRunner
 from tests.conftest import OFFICER, PORTAL
 from tests.helpers import make_csr
@@ -31,27 +32,39 @@ NONCE_OID = "1.3.6.1.5.5.7.48.1.2"
 
 @dataclass
 class OcspStack:
-    service: CAService
-    db: ReadModelDatabase
-    model: OcspReadModel
-    runner: ProjectionRunner
+    ledger: CertLedger
+    read: ReadSide
+    signing: OcspSigning
+    rotation: ResponderRotation
     answers: OcspAnswers
     directory: Path
     certificates: dict[str, Certificate] = field(default_factory=dict)
 
+    @property
+    def db(self) -> ReadModelDatabase:
+        return self.read.database
+
+    @property
+    def runner(self) -> ProjectionRunner:
+        return self.read.runner
+
     def sync(self) -> None:
-        """Run the projection up to the head of the log and load the changes."""
-        while self.runner.catch_up():  # signing may certify a responder: more events
-            pass
+        """What the running processes would do: project the log, certify or rotate the
+        responders, sign what is pending or due, load the changes into the answers."""
+        while True:
+            self.runner.catch_up()
+            if not self.rotation.run():  # a new responder is one more event to project
+                break
+        self.signing.run()
         self.answers.refresh()
 
     def issue(self, label: str, algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256,
               csr: str | None = None) -> Certificate:
         csr = csr or make_csr(algorithm)[1]
-        cid = self.service.apply(PORTAL, profile="personal-signing", csr=csr,
-                                 subject={"common_name": label})
-        self.service.approve(OFFICER, cid)
-        certificate = self.service.issue(OFFICER, cid)
+        cid = self.ledger.certificates.apply(PORTAL, profile="personal-signing", csr=csr,
+                                             subject={"common_name": label})
+        self.ledger.certificates.approve(OFFICER, cid)
+        certificate = self.ledger.certificates.issue(OFFICER, cid)
         self.certificates[label] = certificate
         self.path(label).write_bytes(armor("CERTIFICATE", certificate.certificate_der))
         return certificate
@@ -60,26 +73,22 @@ class OcspStack:
         return self.directory / f"{label}.pem"
 
     def cert_id(self, serial_number: int, hash_name: str = "sha1") -> bytes:
-        hashes = issuer_hashes(self.service.get_authority("issuing-ca").certificate_der)
+        hashes = issuer_hashes(self.ledger.hierarchy.get("issuing-ca").certificate_der)
         return encode_cert_id(hash_name, *hashes[hash_name], serial_number)
 
 
-def ocsp_stack(service: CAService, directory: Path, *, clock: Any = None,
+def ocsp_stack(ledger: CertLedger, directory: Path, *, clock: Any = None,
                settings: OcspSettings | None = None) -> OcspStack:
-    db = open_read_model_database(service.settings.database_url, service.settings.data_dir)
-    migrate(db)
-    clock = clock or service.clock
-    model = OcspReadModel(db, Responders(service, rotate=True), settings=settings, clock=clock)
-    runner = ProjectionRunner(service, db, [model])
-    answers_db = open_read_model_database(service.settings.database_url,
-                                          service.settings.data_dir)
-    answers = OcspAnswers(answers_db, Responders(service, rotate=False), settings=settings,
-                          clock=clock)
+    read = ledger.new_read_side()
+    clock = clock or ledger.clock
+    signing = OcspSigning(OcspResponseStore(read.database), ledger.responders, clock, settings)
+    rotation = ResponderRotation(ledger.responders, ledger.hierarchy, read.authorities)
+    answers = OcspAnswers(read.database, ledger.responders, settings=settings, clock=clock)
     directory.mkdir(parents=True, exist_ok=True)
-    issuing, root = service.chain("issuing-ca")
+    issuing, root = ledger.hierarchy.chain("issuing-ca")
     (directory / "issuing.pem").write_bytes(armor("CERTIFICATE", issuing))
     (directory / "root.pem").write_bytes(armor("CERTIFICATE", root))
-    return OcspStack(service, db, model, runner, answers, directory)
+    return OcspStack(ledger, read, signing, rotation, answers, directory)
 
 
 def ocsp_request(*cert_ids: bytes, nonce: bytes | None = None,

@@ -26,26 +26,58 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError
-
-from ca.encoding import der
-from ca.encoding.crl_encoding import build_crl
+from ca.applications.conflicts import retry_on_conflict
+from ca.applications.event_log import EventLog
+from ca.applications.hierarchy import Hierarchy
+from ca.applications.ports import Clock
+from ca.encoding.crl_encoding import build_crl, crl_ends, revoked_certificates
 from ca.encoding.lint import lint_crl
-from ca.policy.issuance import Issuer
-from ca.processes.crl_publication import CrlSettings
+from ca.policy.issuance import Issuer, PublicUrls
 from domain.actors import SYSTEM, Actor
-from domain.authority import DELTA_CRL, FULL_CRL, CertificateAuthority
-from domain.errors import Conflict, DomainError
+from domain.authority import DELTA_CRL, FULL_CRL, CertificateAuthority, CrlKind, CrlRecord
+from domain.errors import DomainError
 
 __all__ = ["CrlPublisher", "CrlSettings", "CrlSource", "CrlUnavailable", "EntrySnapshot",
-           "Publication", "entries_digest", "revoked_certificates", "revoked_span",
-           "split_entries"]
+           "Publication"]
 
 log = logging.getLogger("certledger.crl")
-_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class CrlSettings:
+    """``interval``: a new base CRL this often; ``validity``: a full CRL's nextUpdate -
+    thisUpdate; ``delta_validity``: a delta CRL's (longer than ``interval``, so the
+    delta of one scheduled run is still valid when the next runs); ``delay``: seconds
+    from a revocation to its CRL; ``lint_limit``: CRLs with more entries are linted as a
+    probe (see CrlPublisher._lint); ``sync_timeout``: how long a publisher waits for the
+    read model to reach the log's head; ``catch_up_every``: seconds between looks for
+    changes a stored CRL misses; ``retry_after``: a CA whose publication failed is tried
+    again after this many seconds."""
+
+    interval: timedelta = timedelta(hours=6)
+    validity: timedelta = timedelta(hours=24)
+    delta_validity: timedelta = timedelta(hours=8)
+    delay: float = 5.0
+    lint_limit: int = 100
+    sync_timeout: float = 10.0
+    catch_up_every: float = 1.0
+    retry_after: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not timedelta(seconds=1) <= self.interval < self.validity:
+            raise ValueError("the CRL interval must be at least 1 s and below the validity")
+        if self.delta_validity <= timedelta(0) or self.delay < 0 or self.lint_limit < 2:
+            raise ValueError("CRL delta validity must be positive, delay >= 0, lint limit >= 2")
+        if self.catch_up_every <= 0 or self.retry_after < 0:
+            raise ValueError("the CRL catch-up period must be positive")
+
+    @property
+    def check_every(self) -> float:
+        """Seconds between looks for a due base: often enough to be on time."""
+        return max(1.0, min(self.interval.total_seconds() / 4, 300.0))
 
 
 class CrlUnavailable(DomainError):
@@ -74,7 +106,7 @@ class EntrySnapshot:
 @dataclass(frozen=True)
 class Publication:
     issuer: str
-    kind: str  # "full" or "delta"
+    kind: CrlKind
     crl_number: int
     base_crl_number: int | None
     this_update: datetime
@@ -91,81 +123,34 @@ class Publication:
 
 
 class CrlSource(Protocol):
-    """Where entries come from and signed CRLs go (projections.crl_store.CrlStore)."""
+    """Where entries come from and signed CRLs go (projections.stored_crls.StoredCrls)."""
 
     def authorities(self) -> list[str]: ...
 
     def snapshot(self, issuer: str, changes_since: int | None) -> EntrySnapshot: ...
 
-    def latest(self, issuer: str, kind: str, *, with_der: bool = True) -> Publication | None: ...
+    def latest(self, issuer: str, kind: CrlKind, *, with_der: bool = True
+               ) -> Publication | None: ...
 
     def unpublished_change(self, issuer: str) -> int | None: ...
 
     def store(self, publications: Sequence[Publication]) -> None: ...
 
 
-def revoked_span(crl_der: bytes) -> tuple[int, int]:
-    """Where a CRL's revokedCertificates contents are: (start, end); empty when none."""
-    _, start, end = der.read_tlv(crl_der)
-    _, tbs_start, tbs_end = der.read_tlv(crl_der, start, end)
-    times = 0
-    for tag, offset, content_start, content_end in der.iter_tlvs(crl_der, tbs_start, tbs_end):
-        if tag in (der.UTC_TIME, der.GENERALIZED_TIME):
-            times += 1
-        elif times and tag == der.SEQUENCE:
-            return content_start, content_end
-        elif times:
-            return offset, offset  # no entries: where they would be
-    return tbs_end, tbs_end
-
-
-def revoked_certificates(crl_der: bytes) -> memoryview:
-    """The contents of a CRL's revokedCertificates (empty when it has none)."""
-    start, end = revoked_span(crl_der)
-    return memoryview(crl_der)[start:end]
-
-
-def split_entries(run: bytes | memoryview) -> list[bytes]:
-    """The DER entries a run of concatenated entries is made of."""
-    entries, offset, data = [], 0, bytes(run)
-    while offset < len(data):
-        _, _, end = der.read_tlv(data, offset)
-        entries.append(data[offset:end])
-        offset = end
-    return entries
-
-
-def _ends(runs: Sequence[bytes], half: int) -> list[bytes]:
-    """The first and the last ``half`` entries of ``runs`` (fewer if there are fewer)."""
-    head: list[bytes] = []
-    for run in runs:
-        head.extend(split_entries(run)[:half - len(head)])
-        if len(head) >= half:
-            break
-    tail: list[bytes] = []
-    for run in reversed(runs):
-        tail[:0] = split_entries(run)[-(half - len(tail)):]
-        if len(tail) >= half:
-            break
-    return head + tail
-
-
-def entries_digest(crl_der: bytes) -> tuple[int, str]:
-    """(number of entries, entries_sha256) of a CRL: what its CrlIssued event must say."""
-    content = revoked_certificates(crl_der)
-    return len(split_entries(content)), hashlib.sha256(content).hexdigest()
-
-
 class CrlPublisher:
     """Signs, records and stores CRLs; ``sync`` brings the read model up to the log first
     (and raises CrlUnavailable when it cannot), so no CRL misses a recorded revocation."""
 
-    def __init__(self, service: Any, source: CrlSource, settings: CrlSettings | None = None,
-                 *, sync: Callable[[], None] | None = None, actor: Actor = SYSTEM) -> None:
-        self.service = service
+    def __init__(self, log: EventLog, hierarchy: Hierarchy, source: CrlSource, urls: PublicUrls,
+                 clock: Clock, settings: CrlSettings | None = None, *,
+                 sync: Callable[[], None] | None = None, actor: Actor = SYSTEM) -> None:
+        self._log = log
+        self._hierarchy = hierarchy
         self.source = source
+        self._urls = urls
+        self._clock = clock
         self.settings = settings or CrlSettings()
-        self.actor = actor
+        self._actor = actor
         self._sync = sync
         self._guard = threading.Lock()
         self._locks: dict[str, threading.RLock] = {}
@@ -174,20 +159,11 @@ class CrlPublisher:
         with self._guard:
             return self._locks.setdefault(issuer, threading.RLock())
 
-    def knows(self, issuer: str) -> bool:
-        from domain.errors import NotFound
-
-        try:
-            self.service.issuer(issuer)
-        except NotFound:
-            return False
-        return True
-
     def rebase_due(self, authority: CertificateAuthority, now: datetime) -> bool:
         base = authority.crl_base
         return base is None or base.this_update + self.settings.interval <= now
 
-    # ---- publishing -----------------------------------------------------------------------
+    # ---- when ------------------------------------------------------------------------------
 
     def pending_due(self, issuer: str) -> bool:
         """Whether a change that the CA's stored CRL does not list has waited ``delay``.
@@ -199,8 +175,8 @@ class CrlPublisher:
         position = self.source.unpublished_change(issuer)
         if position is None:
             return False
-        changed_at = self._event_time(position)
-        return changed_at is None or (self.service.clock() - changed_at).total_seconds() \
+        event = self._log.event_at(position)
+        return event is None or (self._clock() - event.timestamp).total_seconds() \
             >= self.settings.delay
 
     def publish_pending(self, issuer: str) -> tuple[Publication, Publication] | None:
@@ -209,12 +185,20 @@ class CrlPublisher:
             return None
         return self.publish(issuer, only_if_pending=True)
 
-    def _event_time(self, position: int) -> datetime | None:
-        notifications = self.service.recorder.select_notifications(start=position, limit=1)
-        if not notifications or notifications[0].id != position:
-            return None
-        moment: datetime = self.service.mapper.to_domain_event(notifications[0]).timestamp
-        return moment
+    def publish_due(self) -> list[str]:
+        """A new base (full and delta) for every CA whose base is due (or missing)."""
+        if self._sync is not None:
+            self._sync()  # the list of CAs is in the read model too
+        published = []
+        for issuer in self.source.authorities():
+            try:
+                if self.publish(issuer, only_if_due=True):
+                    published.append(issuer)
+            except Exception:
+                log.exception("scheduled CRL of %s failed", issuer)
+        return published
+
+    # ---- publishing -----------------------------------------------------------------------
 
     def publish(self, issuer: str, *, rebase: bool | None = None, only_if_due: bool = False,
                 only_if_pending: bool = False) -> tuple[Publication, Publication] | None:
@@ -222,15 +206,16 @@ class CrlPublisher:
         full CRL the new delta base when the interval has passed. ``only_if_due``: do
         nothing (None) unless a new base is due; ``only_if_pending``: unless a change is
         not in the stored CRL yet; both checked again after every lost race."""
-        ca = self.service.issuer(issuer)  # NotFound for an unknown CA
+        ca = self._hierarchy.issuer(issuer)  # NotFound for an unknown CA
         with self._lock(issuer):
             if self._sync is not None:
                 self._sync()
-            for _ in range(_ATTEMPTS):
+
+            def attempt() -> tuple[Publication, Publication] | None:
                 if only_if_pending and self.source.unpublished_change(issuer) is None:
                     return None  # another publisher (here or elsewhere) listed it already
-                authority = self.service.get_authority(issuer)
-                at = self.service.clock()
+                authority = self._hierarchy.get(issuer)
+                at = self._clock()
                 now = at.replace(microsecond=0)
                 due = self.rebase_due(authority, now)
                 if only_if_due and not due:
@@ -241,7 +226,7 @@ class CrlPublisher:
                 publications = self._sign(ca, authority, snapshot, base, now)
                 for publication in publications:
                     authority.record_crl(
-                        self.actor, at, crl_number=publication.crl_number,
+                        self._actor, at, crl_number=publication.crl_number,
                         kind=publication.kind, base_crl_number=publication.base_crl_number,
                         this_update=publication.this_update,
                         next_update=publication.next_update,
@@ -249,20 +234,18 @@ class CrlPublisher:
                         entries_sha256=publication.entries_sha256,
                         log_position=publication.log_position,
                         delta_base=publication.kind == FULL_CRL and base is None)
-                try:
-                    self.service.save(authority)
-                except IntegrityError:
-                    continue  # another publisher took the number: new snapshot, next number
+                self._log.save(authority)  # the numbers are taken: a race is lost here
                 self.source.store(publications)
                 full, delta = publications
                 log.info("CRL %s #%d (%d entries) and delta #%d (base #%s, %d entries) "
                          "published", issuer, full.crl_number, full.entry_count,
                          delta.crl_number, delta.base_crl_number, delta.entry_count)
                 return full, delta
-        raise Conflict(f"CRL numbers of {issuer} are changing too fast; try again", code="busy")
+
+            return retry_on_conflict(attempt, what=f"the CRL numbers of {issuer}")
 
     def _sign(self, ca: Issuer, authority: CertificateAuthority, snapshot: EntrySnapshot,
-              base: Any, now: datetime) -> tuple[Publication, Publication]:
+              base: CrlRecord | None, now: datetime) -> tuple[Publication, Publication]:
         full_number = authority.last_crl_number + 1
         if base is None:  # this full CRL is the new base: the delta lists nothing yet
             base_number, changes = full_number, []
@@ -272,7 +255,7 @@ class CrlPublisher:
         common = {"issuer_name_der": ca.subject.dump(),
                   "authority_key_identifier": ca.key_identifier, "this_update": now}
         full = {"crl_number": full_number, "next_update": now + settings.validity,
-                "freshest_crl_urls": [self.service.urls.delta_crl(ca.name)], **common}
+                "freshest_crl_urls": [self._urls.delta_crl(ca.name)], **common}
         delta = {"crl_number": full_number + 1, "next_update": now + settings.delta_validity,
                  "delta_crl_indicator": base_number, **common}
         signed = []
@@ -301,36 +284,9 @@ class CrlPublisher:
         limit = self.settings.lint_limit
         if count > limit:
             half = max(limit // 2, 1)
-            crl = build_crl(ca.signer, entries=_ends(runs, half), **arguments)
+            crl = build_crl(ca.signer, entries=crl_ends(runs, half), **arguments)
         findings = lint_crl(crl)
         if findings:
             log.error("CRL of %s not published, lint findings: %s", ca.name, findings)
             raise CrlUnavailable(f"the CRL of {ca.name} failed lint: {'; '.join(findings)}",
                                  code="crl_lint_failed")
-
-    # ---- serving --------------------------------------------------------------------------
-
-    def current(self, issuer: str, kind: str) -> Publication:
-        """The latest CRL of ``kind``; published on demand when there is none yet or the
-        latest has passed its nextUpdate (the schedule was not running)."""
-        publication = self.source.latest(issuer, kind)
-        if publication is None or publication.next_update <= self.service.clock():
-            with self._lock(issuer):
-                publication = self.source.latest(issuer, kind)
-                if publication is None or publication.next_update <= self.service.clock():
-                    full, delta = self.publish(issuer)  # type: ignore[misc]
-                    publication = full if kind == FULL_CRL else delta
-        return publication
-
-    def publish_due(self) -> list[str]:
-        """The scheduled job: a new base (full and delta) for every CA whose is due."""
-        if self._sync is not None:
-            self._sync()  # the list of CAs is in the read model too
-        published = []
-        for issuer in self.source.authorities():
-            try:
-                if self.publish(issuer, only_if_due=True):
-                    published.append(issuer)
-            except Exception:
-                log.exception("scheduled CRL of %s failed", issuer)
-        return published

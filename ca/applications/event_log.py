@@ -1,7 +1,10 @@
-"""How CertLedger talks to the event store: environment for eventsourcing, transcodings.
+"""The one event log: CertLedger's eventsourcing Application, its storage and codecs.
 
-SQLite files under a data directory by default; PostgreSQL (psycopg 3) when the
-database URL says ``postgresql://``.
+Every aggregate (certificates, CAs, responders, tokens, claims) lives in this one log,
+so one notification sequence orders everything the CA ever did. SQLite files under a
+data directory by default, PostgreSQL (psycopg 3) for ``postgresql://`` URLs, and the
+library's in-memory store for ``memory:`` (unit tests). The application's name stays
+``certledger``: the PostgreSQL table names derive from it.
 """
 
 from __future__ import annotations
@@ -9,19 +12,36 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
+from uuid import UUID
 
-from eventsourcing.persistence import Transcoding
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain.authority import CrlRecord
+from domain.authority import CertificateAuthority, CrlKind, CrlRecord
 
-__all__ = ["event_store_environment", "BytesAsBase64", "CrlRecordAsDict",
-           "event_store_setup_lock", "events_with_topics"]
+__all__ = ["EventLog", "StoreSettings", "BytesAsBase64", "CrlRecordAsDict", "MEMORY"]
 
+A = TypeVar("A", bound=Aggregate)
+MEMORY = "memory:"
 # same in every process that sets up this event store; distinct from the read models' lock
 _SETUP_LOCK_KEY = 0x43_45_52_54_45_56_54  # "CERTEVT"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the log is and how this process connects to it. ``database_url``: None for
+    SQLite in ``data_dir``, ``postgresql://...[?schema=s]``, or ``memory:``."""
+
+    data_dir: Path
+    database_url: str | None = None
+    pool_size: int = 5        # PostgreSQL connections kept open by this process
+    max_overflow: int = 10    # ... and how many more it may open under load
+    connect_timeout: int = 5  # seconds
 
 
 class BytesAsBase64(Transcoding):
@@ -44,45 +64,99 @@ class CrlRecordAsDict(Transcoding):
     name = "crl_record"
 
     def encode(self, obj: CrlRecord) -> dict[str, Any]:
-        return dict(vars(obj))
+        return {**vars(obj), "kind": str(obj.kind)}
 
     def decode(self, data: dict[str, Any]) -> CrlRecord:
-        return CrlRecord(**data)
+        return CrlRecord(**{**data, "kind": CrlKind(data["kind"])})
 
 
-def event_store_environment(database_url: str | None, data_dir: Path) -> dict[str, Any]:
-    """The eventsourcing settings for a database URL (None: SQLite in ``data_dir``)."""
-    if not database_url or database_url.startswith("sqlite"):
-        path = (urlparse(database_url).path if database_url else "") or str(
-            Path(data_dir) / "events.sqlite3")
+class EventLog(Application):
+    """Saves aggregates, reads them back, and reads the log in order."""
+
+    name = "certledger"
+    # a CA gains two events per CRL publication; certificates stay short
+    snapshotting_intervals = {CertificateAuthority: 100}
+
+    def __init__(self, store: StoreSettings) -> None:
+        self.store = store
+        environment = _environment(store)
+        with _setup_lock(environment):
+            super().__init__(env=environment)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(BytesAsBase64())
+        transcoder.register(CrlRecordAsDict())
+
+    def load(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate, if it exists and is a ``kind`` (None otherwise)."""
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def head(self) -> int:
+        """The position of the last event in the log (0 when it is empty)."""
+        return int(self.recorder.max_notification_id() or 0)
+
+    def read(self, after: int = 0, *, topics: Sequence[str] = (), page: int = 500
+             ) -> Iterator[tuple[int, Any]]:
+        """(position, decoded event) after ``after`` in log order (only ``topics`` if given),
+        a page at a time."""
+        position = after
+        while batch := self.recorder.select_notifications(start=position + 1, limit=page,
+                                                          topics=list(topics)):
+            for notification in batch:
+                yield notification.id, self.mapper.to_domain_event(notification)
+            position = batch[-1].id
+
+    def event_at(self, position: int) -> Any | None:
+        """The event stored at ``position`` (None if there is none)."""
+        batch = self.recorder.select_notifications(start=position, limit=1)
+        if not batch or batch[0].id != position:
+            return None
+        return self.mapper.to_domain_event(batch[0])
+
+
+def _environment(store: StoreSettings) -> dict[str, Any]:
+    """The eventsourcing settings for the store."""
+    url = store.database_url
+    if url == MEMORY:
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if not url or url.startswith("sqlite"):
+        path = (urlparse(url).path if url else "") or str(Path(store.data_dir) /
+                                                          "events.sqlite3")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path,
                 "SQLITE_LOCK_TIMEOUT": "10"}
-    url = urlparse(database_url)
-    if url.scheme not in ("postgresql", "postgres"):
-        raise ValueError(f"unsupported database URL scheme {url.scheme!r} "
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"unsupported database URL scheme {parsed.scheme!r} "
                          "(use postgresql://... or leave it unset for SQLite)")
-    query = parse_qs(url.query)
-    env = {"PERSISTENCE_MODULE": "eventsourcing.postgres",
-           "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
-           "POSTGRES_HOST": url.hostname or "127.0.0.1",
-           "POSTGRES_PORT": str(url.port or 5432),
-           "POSTGRES_USER": unquote(url.username or "postgres"),
-           "POSTGRES_PASSWORD": unquote(url.password or ""),
-           "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
-           "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0]}
+    query = parse_qs(parsed.query)
+    environment = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": parsed.path.lstrip("/") or "postgres",
+        "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parsed.port or 5432),
+        "POSTGRES_USER": unquote(parsed.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+        "POSTGRES_POOL_SIZE": str(store.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(store.max_overflow),
+        "POSTGRES_CONNECT_TIMEOUT": str(store.connect_timeout)}
     if "schema" in query:
-        env["POSTGRES_SCHEMA"] = query["schema"][0]
-    return env
+        environment["POSTGRES_SCHEMA"] = query["schema"][0]
+    return environment
 
 
 @contextmanager
-def event_store_setup_lock(environment: dict[str, Any]) -> Iterator[None]:
+def _setup_lock(environment: dict[str, Any]) -> Iterator[None]:
     """Hold a PostgreSQL advisory lock while the event store's tables and functions are made.
 
     eventsourcing creates them with ``CREATE ... IF NOT EXISTS`` / ``CREATE OR REPLACE``,
     which PostgreSQL does not make safe against itself: two workers starting at once fail
-    with "tuple concurrently updated". SQLite needs nothing.
+    with "tuple concurrently updated". SQLite and memory need nothing.
     """
     if environment.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
         yield
@@ -92,20 +166,11 @@ def event_store_setup_lock(environment: dict[str, Any]) -> Iterator[None]:
     connection = psycopg.connect(
         dbname=environment["POSTGRES_DBNAME"], host=environment["POSTGRES_HOST"],
         port=environment["POSTGRES_PORT"], user=environment["POSTGRES_USER"],
-        password=environment["POSTGRES_PASSWORD"] or None, autocommit=True, connect_timeout=10)
+        password=environment["POSTGRES_PASSWORD"] or None, autocommit=True,
+        connect_timeout=int(environment["POSTGRES_CONNECT_TIMEOUT"]))
     with connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
         try:
             yield
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
-
-
-def events_with_topics(app: Any, topics: Sequence[str], *, page: int = 500) -> Iterator[Any]:
-    """Every stored event whose topic is one of ``topics``, in log order, a page at a time."""
-    position = 0
-    while batch := app.recorder.select_notifications(start=position + 1, limit=page,
-                                                     topics=list(topics)):
-        for notification in batch:
-            yield app.mapper.to_domain_event(notification)
-        position = batch[-1].id

@@ -19,6 +19,7 @@ Profile (RFC 5280 §5.1-§5.3):
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -31,6 +32,11 @@ __all__ = [
     "MAX_CRL_NUMBER",
     "encode_revoked_entry",
     "build_crl",
+    "revoked_span",
+    "revoked_certificates",
+    "split_entries",
+    "crl_ends",
+    "entries_digest",
 ]
 
 MAX_CRL_NUMBER = (1 << 159) - 1  # 20 octets, positive (RFC 5280 §5.2.3)
@@ -179,3 +185,58 @@ def build_crl(signer: Signer, *, issuer_name_der: bytes, authority_key_identifie
     signature = der.bit_string(signer.sign(tbs))
     outer_length = len(tbs) + len(algorithm) + len(signature)
     return b"".join((der.header(der.SEQUENCE, outer_length), tbs, algorithm, signature))
+
+
+# ---- reading a CRL back (publishing stores it in pieces; auditors recompute digests) ----
+
+
+def revoked_span(crl_der: bytes) -> tuple[int, int]:
+    """Where a CRL's revokedCertificates contents are: (start, end); empty when none."""
+    _, start, end = der.read_tlv(crl_der)
+    _, tbs_start, tbs_end = der.read_tlv(crl_der, start, end)
+    times = 0
+    for tag, offset, content_start, content_end in der.iter_tlvs(crl_der, tbs_start, tbs_end):
+        if tag in (der.UTC_TIME, der.GENERALIZED_TIME):
+            times += 1
+        elif times and tag == der.SEQUENCE:
+            return content_start, content_end
+        elif times:
+            return offset, offset  # no entries: where they would be
+    return tbs_end, tbs_end
+
+
+def revoked_certificates(crl_der: bytes) -> memoryview:
+    """The contents of a CRL's revokedCertificates (empty when it has none)."""
+    start, end = revoked_span(crl_der)
+    return memoryview(crl_der)[start:end]
+
+
+def split_entries(run: bytes | memoryview) -> list[bytes]:
+    """The DER entries a run of concatenated entries is made of."""
+    entries, offset, data = [], 0, bytes(run)
+    while offset < len(data):
+        _, _, end = der.read_tlv(data, offset)
+        entries.append(data[offset:end])
+        offset = end
+    return entries
+
+
+def crl_ends(runs: Sequence[bytes], half: int) -> list[bytes]:
+    """The first and the last ``half`` entries of ``runs`` (fewer if there are fewer)."""
+    head: list[bytes] = []
+    for run in runs:
+        head.extend(split_entries(run)[:half - len(head)])
+        if len(head) >= half:
+            break
+    tail: list[bytes] = []
+    for run in reversed(runs):
+        tail[:0] = split_entries(run)[-(half - len(tail)):]
+        if len(tail) >= half:
+            break
+    return head + tail
+
+
+def entries_digest(crl_der: bytes) -> tuple[int, str]:
+    """(number of entries, entries_sha256) of a CRL: what its CrlIssued event must say."""
+    content = revoked_certificates(crl_der)
+    return len(split_entries(content)), hashlib.sha256(content).hexdigest()

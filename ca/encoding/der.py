@@ -43,6 +43,7 @@ __all__ = [
     "x509_time",
     "context",
     "read_tlv",
+    "expect",
     "iter_tlvs",
     "decode_integer",
     "decode_object_identifier",
@@ -214,6 +215,14 @@ def read_tlv(data: bytes, offset: int = 0, end: int | None = None) -> tuple[int,
     if start + length > end:
         raise DERError("truncated")
     return tag, start, start + length
+
+
+def expect(data: bytes, tag: int, offset: int, end: int) -> tuple[int, int]:
+    """Content start and end of the TLV at ``offset``, which must carry ``tag``."""
+    found, start, stop = read_tlv(data, offset, end)
+    if found != tag:
+        raise DERError(f"expected tag {tag:#04x} at {offset}, found {found:#04x}")
+    return start, stop
 
 
 def iter_tlvs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:

@@ -3,8 +3,8 @@
 Each key is one JSON file: scrypt derives a key-encryption key from the operator's
 passphrase, AES-256-GCM seals the private key (PKCS#8 DER, or the raw scalar for
 SM2) with the key reference and algorithm as associated data, so a file renamed or
-relabelled fails to open. The passphrase comes from ``CERTLEDGER_KEY_PASSPHRASE`` or
-a file the operator controls (``CERTLEDGER_KEY_PASSPHRASE_FILE``); it is never logged.
+relabelled fails to open. The passphrase is handed over by the composition root (from
+the settings: a value or a file the operator controls); it is never logged.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.encoding.signers import CryptographySigner, Signer
 
-__all__ = ["KeyStore", "KeyStoreError", "passphrase_from_environment"]
+__all__ = ["KeyStore", "KeyStoreError"]
 
 _SCRYPT_N = 2**15
 _SUFFIX = ".key.json"
@@ -32,23 +32,6 @@ _SUFFIX = ".key.json"
 
 class KeyStoreError(Exception):
     """A key cannot be stored or opened (wrong passphrase, missing or damaged file)."""
-
-
-def passphrase_from_environment(environ: dict[str, str] | None = None) -> bytes:
-    env = os.environ if environ is None else environ
-    if env.get("CERTLEDGER_KEY_PASSPHRASE"):
-        return env["CERTLEDGER_KEY_PASSPHRASE"].encode()
-    path = env.get("CERTLEDGER_KEY_PASSPHRASE_FILE")
-    if path:
-        try:
-            value = Path(path).read_bytes().strip()
-        except OSError as exc:
-            raise KeyStoreError(f"cannot read the key passphrase file {path}: {exc.strerror}") \
-                from None
-        if value:
-            return value
-    raise KeyStoreError("no key passphrase: set CERTLEDGER_KEY_PASSPHRASE or "
-                        "CERTLEDGER_KEY_PASSPHRASE_FILE")
 
 
 class KeyStore:

@@ -7,16 +7,16 @@ import pytest
 from flask.testing import FlaskClient
 
 from api.app import create_app
-from ca.applications.certificates import CAService
-from ca.applications.tokens import create_token
+from api.bootstrap import CertLedger
 from domain.actors import Role
 from tests.conftest import ADMIN
+from tests.crl_helpers import publish_crls
 
 
 @dataclass
 class Api:
     client: FlaskClient
-    service: CAService
+    ledger: CertLedger
     tokens: dict[str, str]
 
     def call(self, method: str, path: str, role: str | None = "officer", **kwargs: Any) -> Any:
@@ -25,17 +25,14 @@ class Api:
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
         return self.client.open(path, method=method, headers=headers, **kwargs)
 
+    def publish_crls(self) -> None:
+        """What the CRL processes do in a server: project the log, publish what is due."""
+        publish_crls(self.ledger)
+
 
 @pytest.fixture
-def api(service: CAService) -> Api:
-    app = create_app({"SERVICE": service, "SETTINGS": service_settings_for(service),
-                      "TESTING": True})
-    tokens = {role.value: create_token(service, ADMIN, name=f"{role.value}-1", role=role)
+def api(ledger: CertLedger) -> Api:
+    app = create_app({"CERTLEDGER": ledger, "TESTING": True})
+    tokens = {role.value: ledger.tokens.create(ADMIN, name=f"{role.value}-1", role=role)
               for role in (Role.APPLICANT_PORTAL, Role.OFFICER, Role.ADMIN, Role.AUDITOR)}
-    return Api(app.test_client(), service, tokens)
-
-
-def service_settings_for(service: CAService) -> Any:
-    from tests.integration.test_lifecycle import service_settings
-
-    return service_settings(service)
+    return Api(app.test_client(), ledger, tokens)

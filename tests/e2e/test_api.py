@@ -104,16 +104,16 @@ def test_bad_application_is_refused_and_records_nothing(api: Api, csr_pem: str,
                    "WEAK": _weak_rsa_csr()}
     if overrides.get("csr") in substitutes:
         overrides["csr"] = substitutes[overrides["csr"]]
-    before = event_topics(api.service)
+    before = event_topics(api.ledger)
     response = _apply(api, csr_pem, **overrides)
     assert response.status_code == status, response.json
     assert response.json["error"]["code"] == code
     assert response.json["error"]["message"]
-    assert event_topics(api.service) == before
+    assert event_topics(api.ledger) == before
 
 
 def test_transport_level_bad_requests(api: Api, csr_pem: str) -> None:
-    before = event_topics(api.service)
+    before = event_topics(api.ledger)
     path = "/api/v1/certificates"
     oversize = api.call("POST", path, role="applicant-portal",
                         data=json.dumps({**TLS, "csr": "x" * 100_000}),
@@ -138,15 +138,15 @@ def test_transport_level_bad_requests(api: Api, csr_pem: str) -> None:
     assert wrong_role.status_code == 403 and wrong_role.json["error"]["code"] == "forbidden"
     assert api.call("GET", "/api/v1/certificates/not-a-uuid").status_code == 404
     assert api.call("GET", "/api/v1/nothing-here").status_code == 404
-    assert event_topics(api.service) == before
+    assert event_topics(api.ledger) == before
 
 
 def test_officer_only_commands_refuse_the_portal(api: Api, csr_pem: str) -> None:
     cid = _apply(api, csr_pem).json["id"]
-    before = event_topics(api.service)
+    before = event_topics(api.ledger)
     response = api.call("POST", f"/api/v1/certificates/{cid}/approve", role="applicant-portal")
     assert response.status_code == 403
-    assert event_topics(api.service) == before
+    assert event_topics(api.ledger) == before
 
 
 @pytest.mark.parametrize("body,code", [
@@ -161,10 +161,10 @@ def test_bad_revocations_are_refused(api: Api, csr_pem: str, body: dict[str, Any
     cid = _apply(api, csr_pem).json["id"]
     api.call("POST", f"/api/v1/certificates/{cid}/approve")
     api.call("POST", f"/api/v1/certificates/{cid}/issue")
-    before = event_topics(api.service)
+    before = event_topics(api.ledger)
     response = api.call("POST", f"/api/v1/certificates/{cid}/revoke", json=body)
     assert response.status_code == 400 and response.json["error"]["code"] == code
-    assert event_topics(api.service) == before
+    assert event_topics(api.ledger) == before
 
 
 def test_other_key_types_are_accepted(api: Api) -> None:

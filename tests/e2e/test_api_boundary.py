@@ -15,7 +15,7 @@ TLS = {"profile": "tls-server", "subject": {"dns_names": ["portal.example.cn"]}}
 
 
 def _head(api: Api) -> int:
-    return api.service.recorder.max_notification_id() or 0
+    return api.ledger.log.recorder.max_notification_id() or 0
 
 
 def _issued(api: Api, csr_pem: str) -> str:
@@ -57,7 +57,7 @@ def _refused(api: Api, path: str, status: int, code: str, *, body: Any = None,
 
 @pytest.mark.parametrize("opening", ["[", '{"a":'])
 def test_deep_nesting_is_a_400_on_every_write_route(api: Api, csr_pem: str,
-                                                   opening: str) -> None:
+                                                    opening: str) -> None:
     for path in _write_routes(api, csr_pem):
         _refused(api, path, 400, "bad_json", data=opening * 5000)
 
@@ -130,12 +130,12 @@ def test_nesting_within_the_limit_reaches_the_view(api: Api, csr_pem: str) -> No
 
 
 def test_an_unexpected_error_is_still_a_500(api: Api, csr_pem: str,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Bad input never reaches the generic handler; a real bug still shows as a 500."""
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(api.service, "approve", broken)
+    monkeypatch.setattr(api.ledger.certificates, "approve", broken)
     cid = api.call("POST", "/api/v1/certificates", json={**TLS, "csr": csr_pem}).json["id"]
     response = api.call("POST", f"/api/v1/certificates/{cid}/approve")
     assert response.status_code == 500 and response.json["error"]["code"] == "internal_error"

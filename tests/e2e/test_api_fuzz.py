@@ -1,6 +1,6 @@
 """Fuzzing every write route of the RA API (Flask test client, SQLite): whatever JSON comes
 in (unicode with surrogates and control characters, deep nesting, huge numbers, dates at
-the ends of the calendar, wrong types), the answer is never a 5xx, a refusal is a JSON
+    the ends of the calendar, wrong types), the answer is never a 5xx, a refusal is a JSON
 4xx, and a refused request leaves the event log as it was.
 
 Applications the fuzzer gets accepted join the pool of ids the other routes are called
@@ -20,12 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from ca.applications.certificates import CAService
-from ca.applications.tokens import create_token
+from api.bootstrap import CertLedger
 from ca.encoding.algorithms import KeyAlgorithm
 from domain.actors import Role
 from tests.conftest import ADMIN
-from tests.e2e.conftest import Api, service_settings_for
+from tests.e2e.conftest import Api
 from tests.helpers import make_csr
 
 CSRS = [make_csr(KeyAlgorithm.ECDSA_P256)[1] for _ in range(3)]
@@ -151,12 +150,12 @@ PAIR_VERBS = ["approve", "reject", "issue"]
 
 
 @pytest.fixture
-def fuzz_api(sqlite_service: CAService) -> Iterator[Api]:
-    app = create_app({"SERVICE": sqlite_service, "TESTING": True,
-                      "SETTINGS": service_settings_for(sqlite_service)})
-    tokens = {role.value: create_token(sqlite_service, ADMIN, name=f"{role.value}-1", role=role)
+def fuzz_api(sqlite_ledger: CertLedger) -> Iterator[Api]:
+    app = create_app({"CERTLEDGER": sqlite_ledger, "TESTING": True,
+                      "SETTINGS": sqlite_ledger.settings})
+    tokens = {role.value: sqlite_ledger.tokens.create(ADMIN, name=f"{role.value}-1", role=role)
               for role in (Role.APPLICANT_PORTAL, Role.OFFICER, Role.ADMIN)}
-    yield Api(app.test_client(), sqlite_service, tokens)
+    yield Api(app.test_client(), sqlite_ledger, tokens)
 
 
 def _pools(api: Api) -> tuple[list[str], list[str]]:
@@ -184,13 +183,13 @@ def _pools(api: Api) -> tuple[list[str], list[str]]:
 
 def _checked(api: Api, route: str, body: bytes, role: str) -> dict[str, Any] | None:
     """POST it: never a 5xx, a 4xx is a JSON error and records nothing. What a 201 made."""
-    before = api.service.recorder.max_notification_id()
+    before = api.ledger.log.recorder.max_notification_id()
     response = api.call("POST", route, role=role, data=body, content_type="application/json")
     status = response.status_code
     assert status < 500, (route, body[:300], response.data[:500])
     if status >= 400:
         assert set(response.json["error"]) == {"code", "message"}, response.data
-        assert api.service.recorder.max_notification_id() == before, (route, body[:300], status)
+        assert api.ledger.log.recorder.max_notification_id() == before, (route, body[:300], status)
     return response.json if status == 201 else None
 
 

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
+from api.bootstrap import CertLedger
 from api.cli import main
-from ca.applications.certificates import CAService
-from ca.applications.tokens import authenticate, create_token, list_tokens
 from domain.actors import Role
 from domain.errors import InvalidRequest
 from domain.reasons import RevocationReason
@@ -29,24 +28,24 @@ EVENT_LINE = re.compile(r"^ *\d+  \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  certledger:")
 
 
 @pytest.fixture
-def cli(service: CAService, monkeypatch: pytest.MonkeyPatch) -> CAService:
-    monkeypatch.setenv("CERTLEDGER_DATA_DIR", str(service.settings.data_dir))
+def cli(ledger: CertLedger, monkeypatch: pytest.MonkeyPatch) -> CertLedger:
+    monkeypatch.setenv("CERTLEDGER_DATA_DIR", str(ledger.settings.data_dir))
     monkeypatch.setenv("CERTLEDGER_KEY_PASSPHRASE", PASSPHRASE.decode())
-    if service.settings.database_url:
-        monkeypatch.setenv("CERTLEDGER_DATABASE_URL", service.settings.database_url)
+    if ledger.settings.database_url:
+        monkeypatch.setenv("CERTLEDGER_DATABASE_URL", ledger.settings.database_url)
     else:
         monkeypatch.delenv("CERTLEDGER_DATABASE_URL", raising=False)
-    return service
+    return ledger
 
 
-def _head(service: CAService) -> int:
-    return service.recorder.max_notification_id() or 0
+def _head(ledger: CertLedger) -> int:
+    return ledger.log.recorder.max_notification_id() or 0
 
 
 def test_a_comment_cannot_forge_a_line_of_certledger_events(
-        cli: CAService, capsys: pytest.CaptureFixture[str]) -> None:
+        cli: CertLedger, capsys: pytest.CaptureFixture[str]) -> None:
     cid = issue(cli, "forged").id
-    cli.revoke(OFFICER, cid, RevocationReason.KEY_COMPROMISE, comment=FORGED)
+    cli.certificates.revoke(OFFICER, cid, RevocationReason.KEY_COMPROMISE, comment=FORGED)
     capsys.readouterr()
     assert main(["events"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -62,10 +61,10 @@ def test_a_comment_cannot_forge_a_line_of_certledger_events(
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 201, "li\nsi", "bad\ud800"])
 def test_a_token_name_no_actor_may_have_is_refused_and_nothing_recorded(
-        cli: CAService, capsys: pytest.CaptureFixture[str], name: str) -> None:
+        cli: CertLedger, capsys: pytest.CaptureFixture[str], name: str) -> None:
     before = _head(cli)
     with pytest.raises(InvalidRequest) as refused:
-        create_token(cli, ADMIN, name=name, role=Role.OFFICER)
+        cli.tokens.create(ADMIN, name=name, role=Role.OFFICER)
     assert refused.value.code == "bad_token_name"
     assert main(["token", "create", "--role", "officer", "--name", name]) == 2
     out, err = capsys.readouterr()
@@ -73,7 +72,7 @@ def test_a_token_name_no_actor_may_have_is_refused_and_nothing_recorded(
     assert _head(cli) == before
 
 
-def test_a_token_recorded_with_a_bad_name_is_refused_not_a_500(cli: CAService) -> None:
+def test_a_token_recorded_with_a_bad_name_is_refused_not_a_500(cli: CertLedger) -> None:
     """A token from before names were checked: it cannot act (401), nothing breaks."""
     import hashlib
 
@@ -81,17 +80,17 @@ def test_a_token_recorded_with_a_bad_name_is_refused_not_a_500(cli: CAService) -
     record = ApiToken._create(ApiToken.Created, actor_id="t", actor_role="admin", name="",
                               role="officer",
                               token_hash=hashlib.sha256(token.encode()).hexdigest())
-    cli.save(record)
-    assert authenticate(cli, token) is None
+    cli.log.save(record)
+    assert cli.tokens.authenticate(token) is None
 
 
 def test_tokens_are_listed_and_revoked_by_id_or_from_stdin(
-        cli: CAService, capsys: pytest.CaptureFixture[str],
+        cli: CertLedger, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["token", "create", "--role", "officer", "--name", "li.si"]) == 0
     out, err = capsys.readouterr()
     token = out.strip()
-    [info] = [t for t in list_tokens(cli) if t.name == "li.si"]
+    [info] = [t for t in cli.tokens.list() if t.name == "li.si"]
     assert str(info.id) in err and token not in err
     assert main(["token", "list"]) == 0
     listing = capsys.readouterr().out
@@ -103,17 +102,17 @@ def test_tokens_are_listed_and_revoked_by_id_or_from_stdin(
     assert main(["token", "revoke", token]) == 2  # the secret as an argument: refused
     out, err = capsys.readouterr()
     assert "--stdin" in err and token not in out + err
-    assert _head(cli) == before and authenticate(cli, token) is not None
+    assert _head(cli) == before and cli.tokens.authenticate(token) is not None
 
     assert main(["token", "revoke", str(info.id)]) == 0
-    assert authenticate(cli, token) is None
+    assert cli.tokens.authenticate(token) is None
     assert main(["token", "revoke", str(info.id)]) == 2  # already revoked
     assert "already revoked" in capsys.readouterr().err
 
-    second = create_token(cli, ADMIN, name="portal-a", role=Role.APPLICANT_PORTAL)
+    second = cli.tokens.create(ADMIN, name="portal-a", role=Role.APPLICANT_PORTAL)
     monkeypatch.setattr("sys.stdin", io.StringIO(second + "\n"))
     assert main(["token", "revoke", "--stdin"]) == 0
-    assert authenticate(cli, second) is None
+    assert cli.tokens.authenticate(second) is None
     assert main(["token", "list"]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
     assert [row.split()[2] for row in rows if row.endswith(("li.si", "portal-a"))] == \
@@ -121,35 +120,35 @@ def test_tokens_are_listed_and_revoked_by_id_or_from_stdin(
 
 
 def test_token_create_if_none_makes_one_admin_token_only(
-        cli: CAService, capsys: pytest.CaptureFixture[str]) -> None:
+        cli: CertLedger, capsys: pytest.CaptureFixture[str]) -> None:
     command = ["token", "create", "--role", "admin", "--name", "make-serve-admin", "--if-none"]
     assert main(command) == 0
     first = capsys.readouterr().out.strip()
-    assert authenticate(cli, first) is not None
+    assert cli.tokens.authenticate(first) is not None
     before = _head(cli)
     for _ in range(2):
         assert main(command) == 0
         out, err = capsys.readouterr()
         assert out == "" and "exists already" in err and "certledger token create" in err
     assert _head(cli) == before
-    create_token(cli, ADMIN, name="an officer", role=Role.OFFICER)  # another role: not it
-    info = next(t for t in list_tokens(cli) if t.name == "make-serve-admin")
+    cli.tokens.create(ADMIN, name="an officer", role=Role.OFFICER)  # another role: not it
+    info = next(t for t in cli.tokens.list() if t.name == "make-serve-admin")
     assert main(["token", "revoke", str(info.id)]) == 0
     capsys.readouterr()
     assert main(command) == 0  # no active admin token any more: a new one
-    assert authenticate(cli, capsys.readouterr().out.strip()) is not None
+    assert cli.tokens.authenticate(capsys.readouterr().out.strip()) is not None
 
 
-def _key_files(service: CAService) -> set[str]:
-    return set(service.keystore.key_refs())
+def _key_files(ledger: CertLedger) -> set[str]:
+    return set(ledger.keys.key_refs())
 
 
 def test_keys_check_reports_unreferenced_and_missing_keys(
-        cli: CAService, capsys: pytest.CaptureFixture[str]) -> None:
+        cli: CertLedger, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keys", "check"]) == 0
     assert "0 unreferenced, 0 missing" in capsys.readouterr().out
-    directory = cli.keystore.path_of("x").parent
-    issuing = cli.get_authority("issuing-ca").key_ref
+    directory = cli.keys.path_of("x").parent
+    issuing = cli.hierarchy.get("issuing-ca").key_ref
     shutil.copy(directory / f"{issuing}.key.json", directory / "stray-0123abcd.key.json")
     assert main(["keys", "check"]) == 1
     out, err = capsys.readouterr()
@@ -162,16 +161,15 @@ def test_keys_check_reports_unreferenced_and_missing_keys(
 
 
 @pytest.mark.parametrize("failure", ["conflict", "error"])
-def test_a_responder_key_whose_save_fails_is_removed(cli: CAService, failure: str,
+def test_a_responder_key_whose_save_fails_is_removed(cli: CertLedger, failure: str,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      caplog: pytest.LogCaptureFixture) -> None:
     from eventsourcing.persistence import IntegrityError
 
-    from ca.applications.responders import ensure_responder
     from domain.responder import OcspResponder
 
     before = _key_files(cli)
-    real_save = cli.save
+    real_save = cli.log.save
     calls: list[Any] = []
 
     def failing_save(*items: Any) -> Any:
@@ -180,14 +178,14 @@ def test_a_responder_key_whose_save_fails_is_removed(cli: CAService, failure: st
             raise IntegrityError("lost a race") if failure == "conflict" else OSError("disk")
         return real_save(*items)
 
-    monkeypatch.setattr(cli, "save", failing_save)
+    monkeypatch.setattr(cli.log, "save", failing_save)
     if failure == "conflict":  # the retry certifies with a second key, which is recorded
-        ensure_responder(cli, "issuing-ca")
-        recorded = cli.repository.get(OcspResponder.create_id("issuing-ca")).key_ref
+        cli.responders.certify_or_rotate("issuing-ca")
+        recorded = cli.log.repository.get(OcspResponder.create_id("issuing-ca")).key_ref
         assert _key_files(cli) - before == {recorded}
     else:
         with pytest.raises(OSError):
-            ensure_responder(cli, "issuing-ca")
+            cli.responders.certify_or_rotate("issuing-ca")
         assert _key_files(cli) == before
     assert any("removed" in record.getMessage() for record in caplog.records)
     assert main(["keys", "check"]) == 0

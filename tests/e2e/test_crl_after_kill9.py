@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
 from api.settings import Settings
-from ca.applications.tokens import create_token
 from domain.actors import Role
-from projections.crl import CRL_MODEL
-from projections.crl_store import CrlStore
+from projections.crl_entries import CRL_MODEL
 from projections.db import open_read_model_database
-from tests.conftest import ADMIN, PASSPHRASE, build_service, with_hierarchy
+from projections.stored_crls import StoredCrls
+from tests.conftest import ADMIN, PASSPHRASE, build_ledger, with_hierarchy
 from tests.crl_helpers import crl_entries
 from tests.servers import ServerProcess
 
@@ -31,15 +31,23 @@ def _call(base: str, method: str, path: str, token: str, body: Any = None) -> An
 
 
 def _crl(base: str, name: str = "issuing-ca") -> bytes:
-    with urllib.request.urlopen(f"{base}/crl/{name}.crl", timeout=30) as reply:
-        return reply.read()  # type: ignore[no-any-return]
+    """The stored CRL; waits while the server has not published a first one (503)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/crl/{name}.crl", timeout=30) as reply:
+                return reply.read()  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_a_revocation_cut_off_by_kill_9_reaches_the_crl_after_restart(
         settings: Settings, csr_pem: str) -> None:
-    service = with_hierarchy(build_service(settings))
-    token = create_token(service, ADMIN, name="crash-officer", role=Role.OFFICER)
-    head = service.recorder.max_notification_id
+    ledger = with_hierarchy(build_ledger(settings))
+    token = ledger.tokens.create(ADMIN, name="crash-officer", role=Role.OFFICER)
+    head = ledger.log.recorder.max_notification_id
     environment = {"CERTLEDGER_CRL_DELAY": f"{DELAY}s"}
     database = open_read_model_database(settings.database_url, settings.data_dir)
     server = ServerProcess(settings, PASSPHRASE, env=environment).start()
@@ -62,7 +70,7 @@ def test_a_revocation_cut_off_by_kill_9_reaches_the_crl_after_restart(
             time.sleep(0.02)  # projected: only the publication is left to do
         server.kill9()
         assert time.monotonic() - revoked_at < DELAY - 1, "too slow to crash before the CRL"
-        stored = CrlStore(database).latest("issuing-ca", "full")
+        stored = StoredCrls(database).latest("issuing-ca", "full")
         assert stored is not None and serial not in crl_entries(stored.der), \
             "the CRL was published before the crash: nothing was tested"
 
@@ -76,4 +84,4 @@ def test_a_revocation_cut_off_by_kill_9_reaches_the_crl_after_restart(
     finally:
         server.stop()
         database.close()
-        service.close()
+        ledger.close()

@@ -15,17 +15,28 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from api.readmodels import EXTENSION
-from ca.applications.certificates import CAService
-from ca.applications.tokens import create_token
-from ca.processes.crl_publication import CrlSettings
+from api.bootstrap import CertLedger
+from ca.applications.crl_publisher import CrlSettings
 from domain.actors import Role
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, build_ledger
 from tests.crl_helpers import crl_entries, crl_field
-from tests.e2e.conftest import Api, service_settings_for
+from tests.e2e.conftest import Api
+from tests.helpers import event_topics
+
+
+def test_a_get_never_signs_or_records_a_crl(api: Api) -> None:
+    """Before the processes publish a CA's first CRL, a GET says so (503, Retry-After)
+    and changes nothing: no CrlIssued event, no stored CRL."""
+    before = event_topics(api.ledger)
+    response = api.call("GET", "/crl/issuing-ca.crl", role=None)
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert response.json["error"]["code"] == "crl_not_published"
+    assert event_topics(api.ledger) == before
+    assert api.ledger.read.crls.latest("issuing-ca", "full") is None
 
 
 def test_the_crls_and_their_caching_headers(api: Api) -> None:
+    api.publish_crls()
     response = api.call("GET", "/crl/issuing-ca.crl", role=None)
     assert response.status_code == 200 and response.mimetype == "application/pkix-crl"
     this_update = parsedate_to_datetime(response.headers["Last-Modified"])
@@ -83,23 +94,26 @@ def test_no_crl_name_makes_the_server_fail(api: Api, name: str) -> None:
 
 
 @pytest.fixture
-def live(service: CAService) -> Iterator[tuple[Api, float]]:
+def live(ledger: CertLedger) -> Iterator[tuple[Api, float]]:
     """An app whose runner thread and CRL schedule run, with a short delay."""
     delay = 0.5
-    app = create_app({"SERVICE": service, "SETTINGS": service_settings_for(service),
-                      "TESTING": True, "PROJECTIONS_RUNNER": True,
-                      "CRL_SETTINGS": CrlSettings(delay=delay)})
-    tokens = {"officer": create_token(service, ADMIN, name="officer-crl", role=Role.OFFICER)}
+    running = build_ledger(ledger.settings, crl=CrlSettings(delay=delay))
+    app = create_app({"CERTLEDGER": running, "TESTING": True, "RUN_PROCESSES": True})
+    tokens = {"officer": ledger.tokens.create(ADMIN, name="officer-crl", role=Role.OFFICER)}
     try:
-        yield Api(app.test_client(), service, tokens), delay
+        yield Api(app.test_client(), running, tokens), delay
     finally:
-        app.extensions[EXTENSION].stop()
+        running.read.stop()
 
 
 def test_a_revocation_through_the_api_is_in_the_crl_within_the_delay(
         live: tuple[Api, float], csr_pem: str) -> None:
     api, delay = live
-    assert crl_entries(api.call("GET", "/crl/issuing-ca.crl", role=None).data) == {}
+    started = time.monotonic()
+    while (first := api.call("GET", "/crl/issuing-ca.crl", role=None)).status_code == 503:
+        assert time.monotonic() - started < 10, "no first CRL from the processes"
+        time.sleep(0.05)
+    assert crl_entries(first.data) == {}
     created = api.call("POST", "/api/v1/certificates", json={
         "profile": "tls-server", "csr": csr_pem, "subject": {"dns_names": ["fresh.example.cn"]}})
     certificate_id = created.json["id"]
@@ -120,25 +134,25 @@ def test_a_revocation_through_the_api_is_in_the_crl_within_the_delay(
     assert crl_entries(full) == {serial: 1}
     delta = api.call("GET", "/crl/issuing-ca-delta.crl", role=None).data
     assert crl_entries(delta) == {serial: 1}
-    assert crl_field(delta, "delta_crl_indicator") == 1  # the base the first GET published
+    assert crl_field(delta, "delta_crl_indicator") == 1  # the first base the processes made
     assert isinstance(parsedate_to_datetime(
         api.call("GET", "/crl/issuing-ca.crl", role=None).headers["Expires"]), datetime)
 
 
-def test_the_command_line(service: CAService, capsys: pytest.CaptureFixture[str],
+def test_the_command_line(ledger: CertLedger, capsys: pytest.CaptureFixture[str],
                           monkeypatch: pytest.MonkeyPatch) -> None:
     from api.cli import main
     from domain.reasons import RevocationReason
     from tests.conftest import OFFICER, PASSPHRASE
     from tests.crl_helpers import issue
 
-    monkeypatch.setenv("CERTLEDGER_DATA_DIR", str(service.settings.data_dir))
+    monkeypatch.setenv("CERTLEDGER_DATA_DIR", str(ledger.settings.data_dir))
     monkeypatch.setenv("CERTLEDGER_KEY_PASSPHRASE", PASSPHRASE.decode())
-    if service.settings.database_url:
-        monkeypatch.setenv("CERTLEDGER_DATABASE_URL", service.settings.database_url)
+    if ledger.settings.database_url:
+        monkeypatch.setenv("CERTLEDGER_DATABASE_URL", ledger.settings.database_url)
     else:
         monkeypatch.delenv("CERTLEDGER_DATABASE_URL", raising=False)
-    service.revoke(OFFICER, issue(service, "cli").id, RevocationReason.SUPERSEDED)
+    ledger.certificates.revoke(OFFICER, issue(ledger, "cli").id, RevocationReason.SUPERSEDED)
 
     assert main(["migrate"]) == 0
     assert main(["migrate"]) == 0

@@ -25,9 +25,8 @@ from asn1crypto import ocsp as asn1_ocsp
 
 from api.ocsp import answers_for
 from api.ocsp_server import start_in_thread
-from ca.applications.responders import Responders
 from ca.encoding import der
-from ca.encoding.ocsp_encoding import encode_cert_id
+from ca.encoding.ocsp_responses import encode_cert_id
 from tests.conftest import PASSPHRASE
 from tests.e2e.conftest import Api
 from tests.http_helpers import read_response
@@ -63,7 +62,7 @@ class Front:
 
 @pytest.fixture
 def stack(api: Api, tmp_path: Path) -> OcspStack:
-    stack = ocsp_stack(api.service, tmp_path / "pki")
+    stack = ocsp_stack(api.ledger, tmp_path / "pki")
     stack.issue("leaf")
     stack.sync()
     return stack
@@ -245,7 +244,7 @@ def _start_following(stack: OcspStack) -> None:
     """Start the runner thread and wait until it follows the log. (eventsourcing 9.5.6's
     PostgreSQL subscription runs its first SELECT before its LISTEN, so an event committed
     in between waits for the next notification: not what this test measures.)"""
-    stack.runner.start()
+    stack.read.start()
     for attempt in range(5):
         stack.issue(f"warm-up-{attempt}")
         if stack.runner.wait_for(stack.runner.head(), timeout=1.0):
@@ -270,15 +269,15 @@ def test_a_revocation_through_the_api_is_in_ocsp_within_a_second(api: Api,
             assert time.monotonic() - started < 1.0, "not revoked in OCSP after a second"
             time.sleep(0.01)
     finally:
-        stack.runner.stop()
+        stack.read.stop()
         running.stop()
 
 
-def _cli_environment(service: Any) -> dict[str, str]:
-    env = {**os.environ, "CERTLEDGER_DATA_DIR": str(service.settings.data_dir),
+def _cli_environment(ledger: Any) -> dict[str, str]:
+    env = {**os.environ, "CERTLEDGER_DATA_DIR": str(ledger.settings.data_dir),
            "CERTLEDGER_KEY_PASSPHRASE": PASSPHRASE.decode()}
-    if service.settings.database_url:
-        env["CERTLEDGER_DATABASE_URL"] = service.settings.database_url
+    if ledger.settings.database_url:
+        env["CERTLEDGER_DATABASE_URL"] = ledger.settings.database_url
     return env
 
 
@@ -288,11 +287,12 @@ def test_certledger_ocsp_commands(api: Api, stack: OcspStack,
     upkeep) as the real command."""
     from api.cli import main
 
-    for name, value in _cli_environment(stack.service).items():
+    for name, value in _cli_environment(stack.ledger).items():
         monkeypatch.setenv(name, value)
-    old = Responders(stack.service, rotate=False).get("issuing-ca")
+    old = stack.ledger.responders.get("issuing-ca")
     assert main(["ocsp", "rotate", "--force"]) == 0
-    new = Responders(stack.service, rotate=False).get("issuing-ca")
+    stack.ledger.responders.forget()  # the command ran as another CertLedger
+    new = stack.ledger.responders.get("issuing-ca")
     assert old is not None and new is not None and new.serial_number != old.serial_number
     assert main(["ocsp", "resign"]) == 0
     with socket.socket() as probe:
@@ -300,7 +300,7 @@ def test_certledger_ocsp_commands(api: Api, stack: OcspStack,
         port = probe.getsockname()[1]
     command = [str(Path(sys.executable).parent / "certledger"), "ocsp", "serve", "--bind",
                f"127.0.0.1:{port}", "--workers", "2", "--maintain-seconds", "1"]
-    process = subprocess.Popen(command, env=_cli_environment(stack.service),
+    process = subprocess.Popen(command, env=_cli_environment(stack.ledger),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                start_new_session=True)  # its workers go with it, whatever happens
     front = Front("127.0.0.1", port)

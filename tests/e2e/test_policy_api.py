@@ -21,11 +21,11 @@ def _apply(api: Api, body: dict[str, Any], role: str = "applicant-portal") -> An
 
 
 def _refused(api: Api, body: dict[str, Any], status: int, code: str) -> dict[str, Any]:
-    before = event_topics(api.service)
+    before = event_topics(api.ledger)
     response = _apply(api, body)
     assert response.status_code == status, response.json
     assert response.json["error"]["code"] == code, response.json
-    assert event_topics(api.service) == before
+    assert event_topics(api.ledger) == before
     return response.json["error"]  # type: ignore[no-any-return]
 
 
@@ -34,7 +34,7 @@ def _refused(api: Api, body: dict[str, Any], status: int, code: str) -> dict[str
     ("personal-signing", {"common_name": "Alice"}),
 ])
 def test_a_portal_gets_no_leaf_from_the_root_ca(api: Api, csr_pem: str, profile: str,
-                                               subject: dict[str, Any]) -> None:
+                                                subject: dict[str, Any]) -> None:
     error = _refused(api, {"profile": profile, "subject": subject, "csr": csr_pem,
                            "issuer": "root-ca"}, 400, "profile_not_allowed_for_ca")
     assert "root CA" in error["message"]
@@ -95,13 +95,13 @@ def _issue(api: Api, csr_pem: str) -> str:
 
 def test_an_invalidity_date_in_year_one_never_reaches_the_crl(api: Api, csr_pem: str) -> None:
     cid = _issue(api, csr_pem)
-    before = event_topics(api.service)
+    before = event_topics(api.ledger)
     response = api.call("POST", f"/api/v1/certificates/{cid}/revoke",
                         json={"reason": "keyCompromise",
                               "invalidity_date": "0001-01-01T00:00:00Z"})
     assert response.status_code == 409, response.json
     assert response.json["error"]["code"] == "invalid_invalidity_date"
-    assert event_topics(api.service) == before
+    assert event_topics(api.ledger) == before
 
 
 def _pair(api: Api) -> str:
@@ -119,7 +119,7 @@ def _pair(api: Api) -> str:
 def test_a_pair_is_revoked_as_one_over_http(api: Api) -> None:
     pair_id = _pair(api)
     path = f"/api/v1/certificate-pairs/{pair_id}/revoke"
-    before = event_topics(api.service)
+    before = event_topics(api.ledger)
     for role, status in (("auditor", 403), (None, 401)):
         assert api.call("POST", path, role=role, json={"reason": "superseded"}).status_code \
             == status
@@ -127,7 +127,7 @@ def test_a_pair_is_revoked_as_one_over_http(api: Api) -> None:
     assert api.call("POST", path, json={"reason": "certificateHold"}).status_code == 400
     assert api.call("POST", "/api/v1/certificate-pairs/nope/revoke",
                     json={"reason": "superseded"}).status_code == 404
-    assert event_topics(api.service) == before
+    assert event_topics(api.ledger) == before
     revoked = api.call("POST", path, role="applicant-portal", json={
         "reason": "affiliationChanged", "comment": "left the company"})
     assert revoked.status_code == 200, revoked.json

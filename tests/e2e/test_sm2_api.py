@@ -17,8 +17,8 @@ from api.settings import Settings
 from ca.encoding import sm2
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.encoding.sm2 import curve
-from tests.conftest import ADMIN, PASSPHRASE, build_service
-from tests.e2e.conftest import Api, service_settings_for
+from tests.conftest import ADMIN, PASSPHRASE, build_ledger
+from tests.e2e.conftest import Api
 from tests.helpers import event_topics
 from tests.interop.test_sm2_certificates import (
     DISTID,
@@ -51,7 +51,7 @@ def openssl_csrs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture
 def sm2_api(api: Api) -> Api:
     """The API with an SM2 root and issuing CA next to the fixture's ECDSA ones."""
-    api.service.establish_hierarchy(ADMIN, algorithm=KeyAlgorithm.SM2, root_name="sm2-root-ca",
+    api.ledger.hierarchy.establish(ADMIN, algorithm=KeyAlgorithm.SM2, root_name="sm2-root-ca",
                                     issuing_name=ISSUER, organization="Test Org")
     return api
 
@@ -63,8 +63,8 @@ def _apply(api: Api, csr_text: str, **overrides: Any) -> Any:
 
 
 def _issued_signer_ids(api: Api) -> list[str | None]:
-    notifications = api.service.recorder.select_notifications(start=1, limit=10_000)
-    return [api.service.mapper.to_domain_event(n).csr_signer_id
+    notifications = api.ledger.log.recorder.select_notifications(start=1, limit=10_000)
+    return [api.ledger.log.mapper.to_domain_event(n).csr_signer_id
             for n in notifications if n.topic == ISSUED]
 
 
@@ -98,19 +98,19 @@ def test_an_openssl_csr_is_issued_over_http_and_verifies_with_openssl(
 
 def test_a_csr_signed_with_the_empty_id_is_refused_by_default(
         sm2_api: Api, openssl_csrs: dict[str, str]) -> None:
-    before = event_topics(sm2_api.service)
+    before = event_topics(sm2_api.ledger)
     refused = _apply(sm2_api, openssl_csrs["empty_id"])
     assert refused.status_code == 400
     assert refused.json["error"]["code"] == "sm2_empty_signer_id"
     assert "-sigopt distid:1234567812345678" in refused.json["error"]["message"]
-    assert event_topics(sm2_api.service) == before
+    assert event_topics(sm2_api.ledger) == before
 
 
 def test_a_csr_signed_with_the_empty_id_is_accepted_when_the_ca_allows_it(
         sm2_api: Api, settings: Settings, openssl_csrs: dict[str, str]) -> None:
-    lenient_service = build_service(settings, accept_empty_sm2_id=True)
-    lenient = Api(create_app({"SERVICE": lenient_service,
-                              "SETTINGS": service_settings_for(lenient_service),
+    lenient_service = build_ledger(settings, accept_empty_sm2_id=True)
+    lenient = Api(create_app({"CERTLEDGER": lenient_service,
+                              "SETTINGS": lenient_service.settings,
                               "TESTING": True}).test_client(), lenient_service, sm2_api.tokens)
     created = _apply(lenient, openssl_csrs["empty_id"])
     assert created.status_code == 201, created.json
@@ -182,7 +182,7 @@ def _spki(point: bytes, curve_oid: str = "1.2.156.10197.1.301") -> keys.PublicKe
 ])
 def test_malformed_sm2_requests_are_refused_and_record_nothing(sm2_api: Api, edit: str,
                                                                code: str) -> None:
-    before = event_topics(sm2_api.service)
+    before = event_topics(sm2_api.ledger)
     refused = _apply(sm2_api, _edited(edit))
     assert refused.status_code == 400, refused.json
     assert refused.json["error"]["code"] == code
@@ -191,7 +191,7 @@ def test_malformed_sm2_requests_are_refused_and_record_nothing(sm2_api: Api, edi
         "subject": PERSON, "issuer": ISSUER})
     assert pair.status_code == 400 and pair.json["error"]["code"] == code
     assert pair.json["error"]["message"].startswith("encryption_csr: ")
-    assert event_topics(sm2_api.service) == before
+    assert event_topics(sm2_api.ledger) == before
 
 
 @pytest.mark.parametrize("edit", ["nothing", "null_parameters"])
@@ -223,10 +223,10 @@ def test_a_dual_certificate_pair_over_http(sm2_api: Api, openssl_csrs: dict[str,
 
     approved = sm2_api.call("POST", f"/api/v1/certificate-pairs/{pair_id}/approve")
     assert approved.status_code == 200
-    before = event_topics(sm2_api.service)
+    before = event_topics(sm2_api.ledger)
     again = sm2_api.call("POST", f"/api/v1/certificate-pairs/{pair_id}/approve")
     assert again.status_code == 409 and again.json["error"]["code"] == "certificate_approved"
-    assert event_topics(sm2_api.service) == before
+    assert event_topics(sm2_api.ledger) == before
     assert before.count("certledger:Certificate.Approved:v1") == 2  # one per certificate
 
     issued = sm2_api.call("POST", f"/api/v1/certificate-pairs/{pair_id}/issue",
@@ -251,7 +251,7 @@ def test_a_dual_certificate_pair_over_http(sm2_api: Api, openssl_csrs: dict[str,
 def test_pair_commands_refused(sm2_api: Api, openssl_csrs: dict[str, str]) -> None:
     created = _apply_pair(sm2_api, openssl_csrs)
     pair_id, signing_id = created.json["pair_id"], created.json["signing"]["id"]
-    before = event_topics(sm2_api.service)
+    before = event_topics(sm2_api.ledger)
     cases = [
         ("POST", f"/api/v1/certificates/{signing_id}/approve", "officer", None, 409,
          "pair_member"),
@@ -282,7 +282,7 @@ def test_pair_commands_refused(sm2_api: Api, openssl_csrs: dict[str, str]) -> No
                                 **({"json": body} if body is not None else {}))
         assert (response.status_code, response.json["error"]["code"]) == (status, code), \
             (path, response.json)
-    assert event_topics(sm2_api.service) == before
+    assert event_topics(sm2_api.ledger) == before
 
     rejected = sm2_api.call("POST", f"/api/v1/certificate-pairs/{pair_id}/reject",
                             json={"reason": "授权书未签字"})
@@ -300,10 +300,10 @@ def test_certledger_init_makes_an_sm2_hierarchy(tmp_path: Path,
                      "--issuing-name", "sm2-issuing-ca"]) == 0
 
     settings = Settings.from_env()
-    service = build_service(settings)  # opens the CLI's sealed keys with the same passphrase
+    ledger = build_ledger(settings)  # opens the CLI's sealed keys with the same passphrase
     for name in ("sm2-root-ca", "sm2-issuing-ca"):
-        authority = service.get_authority(name)
+        authority = ledger.hierarchy.get(name)
         assert authority.key_algorithm == "sm2"
-        assert isinstance(service.keystore.load(authority.key_ref), sm2.Sm2Signer)
-    issuing, root = service.chain("sm2-issuing-ca")
+        assert isinstance(ledger.keys.load(authority.key_ref), sm2.Sm2Signer)
+    issuing, root = ledger.hierarchy.chain("sm2-issuing-ca")
     assert x509.Certificate.load(issuing).issuer == x509.Certificate.load(root).subject

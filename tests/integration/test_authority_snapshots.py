@@ -4,27 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ca.applications.certificates import CAService
+from api.bootstrap import CertLedger
 from domain.authority import FULL_CRL, CertificateAuthority
-from tests.conftest import ADMIN, build_service
-from tests.integration.test_lifecycle import service_settings
+from tests.conftest import ADMIN, build_ledger
 
 
-def test_authority_with_many_crls_snapshots_and_loads_the_same(service: CAService) -> None:
+def test_authority_with_many_crls_snapshots_and_loads_the_same(ledger: CertLedger) -> None:
     name = "issuing-ca"
     for number in range(1, 231):
-        authority = service.get_authority(name)
-        now = service.clock()
+        authority = ledger.hierarchy.get(name)
+        now = ledger.clock()
         authority.record_crl(ADMIN, now, crl_number=number, kind=FULL_CRL, this_update=now,
                              next_update=now + timedelta(hours=24), entry_count=0,
                              entries_sha256="0" * 64, log_position=number, delta_base=True)
-        service.save(authority)
+        ledger.log.save(authority)
 
-    snapshots = list(service.snapshots.get(CertificateAuthority.create_id(name)))  # type: ignore[union-attr]
+    snapshots = list(ledger.log.snapshots.get(CertificateAuthority.create_id(name)))  # type: ignore[union-attr]
     assert snapshots, "no snapshot was taken"
-    loaded = build_service(service_settings(service)).get_authority(name)
+    loaded = build_ledger(ledger.settings).hierarchy.get(name)
     replayed = None
-    for event in service.events.get(CertificateAuthority.create_id(name)):
+    for event in ledger.log.events.get(CertificateAuthority.create_id(name)):
         replayed = event.mutate(replayed)
     assert loaded == replayed
     assert loaded.last_crl_number == 230 and loaded.crl_base is not None

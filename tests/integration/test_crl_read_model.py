@@ -13,16 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ca.applications.crl_publisher
-from api.readmodels import ReadModels
-from ca.applications.certificates import CAService
-from ca.applications.crl_publisher import CrlUnavailable, entries_digest
-from ca.encoding.crl_encoding import encode_revoked_entry
+from api.bootstrap import CertLedger
+from api.read_side import ReadSide
+from ca.applications.crl_publisher import CrlUnavailable
+from ca.encoding.crl_encoding import encode_revoked_entry, entries_digest
 from domain.authority import CertificateAuthority
 from domain.certificate import Certificate, Status
 from domain.reasons import RevocationReason
-from projections.crl import CrlReadModel, serial_text
-from projections.crl_store import CrlStore
+from projections.crl_entries import CrlReadModel, serial_text
 from projections.migrate import migrate
+from projections.stored_crls import StoredCrls
 from tests.conftest import OFFICER
 from tests.crl_helpers import (
     crl_entries,
@@ -37,38 +37,38 @@ ISSUER = "issuing-ca"
 CRL_ISSUED = CertificateAuthority.CrlIssued.TOPIC  # type: ignore[attr-defined]
 
 
-def _crl_events(service: CAService, issuer: str = ISSUER) -> list[Any]:
+def _crl_events(ledger: CertLedger, issuer: str = ISSUER) -> list[Any]:
     authority_id = CertificateAuthority.create_id(issuer)
-    return [service.mapper.to_domain_event(n)
-            for n in service.recorder.select_notifications(start=1, limit=100_000)
+    return [ledger.log.mapper.to_domain_event(n)
+            for n in ledger.log.recorder.select_notifications(start=1, limit=100_000)
             if n.topic == CRL_ISSUED and n.originator_id == authority_id]
 
 
-def _rows(models: ReadModels) -> list[tuple[Any, ...]]:
+def _rows(models: ReadSide) -> list[tuple[Any, ...]]:
     return models.database.query("SELECT serial, reason, entry FROM rm_crl_entries ORDER BY serial")
 
 
-def test_entries_follow_holds_resumptions_and_revocations(service: CAService) -> None:
-    models = read_models(service)
-    held = issue(service, "held")
-    service.suspend(OFFICER, held.id)
+def test_entries_follow_holds_resumptions_and_revocations(ledger: CertLedger) -> None:
+    models = read_models(ledger)
+    held = issue(ledger, "held")
+    ledger.certificates.suspend(OFFICER, held.id)
     models.runner.catch_up()
     [(serial, reason, entry)] = _rows(models)
     assert (serial, reason) == (serial_text(held.serial_number), 6)
-    suspended_at = service.get_certificate(held.id).suspended_at
+    suspended_at = ledger.certificates.get(held.id).suspended_at
     assert bytes(entry) == encode_revoked_entry(held.serial_number, suspended_at,
                                                 RevocationReason.CERTIFICATE_HOLD)
 
-    service.resume(OFFICER, held.id)
+    ledger.certificates.resume(OFFICER, held.id)
     models.runner.catch_up()
     assert _rows(models) == []
     [(removal,)] = models.database.query("SELECT entry FROM rm_crl_removals")
     assert bytes(removal) == encode_revoked_entry(held.serial_number, suspended_at,
                                                   RevocationReason.REMOVE_FROM_CRL)
 
-    service.suspend(OFFICER, held.id)
-    revoked = service.revoke(OFFICER, held.id, RevocationReason.KEY_COMPROMISE,
-                             invalidity_date=suspended_at)
+    ledger.certificates.suspend(OFFICER, held.id)
+    revoked = ledger.certificates.revoke(OFFICER, held.id, RevocationReason.KEY_COMPROMISE,
+                                         invalidity_date=suspended_at)
     models.runner.catch_up()
     assert models.database.query("SELECT entry FROM rm_crl_removals") == []
     [(_, reason, entry)] = _rows(models)
@@ -77,25 +77,25 @@ def test_entries_follow_holds_resumptions_and_revocations(service: CAService) ->
         suspended_at)
 
 
-def test_a_publication_catches_the_read_model_up_first(service: CAService) -> None:
-    models = read_models(service)
-    certificate = issue(service, "late")
-    service.revoke(OFFICER, certificate.id, RevocationReason.SUPERSEDED)
+def test_a_publication_catches_the_read_model_up_first(ledger: CertLedger) -> None:
+    models = read_models(ledger)
+    certificate = issue(ledger, "late")
+    ledger.certificates.revoke(OFFICER, certificate.id, RevocationReason.SUPERSEDED)
     full, _ = models.publisher.publish(ISSUER)  # no catch_up() here: publish does it
     assert crl_entries(full.der) == {certificate.serial_number: 4}
 
 
 def test_crl_numbers_rise_and_are_events_whose_digest_an_auditor_recomputes(
-        service: CAService) -> None:
-    models = read_models(service)
-    first, second = issue(service, "first"), issue(service, "second")
-    service.revoke(OFFICER, first.id, RevocationReason.KEY_COMPROMISE)
+        ledger: CertLedger) -> None:
+    models = read_models(ledger)
+    first, second = issue(ledger, "first"), issue(ledger, "second")
+    ledger.certificates.revoke(OFFICER, first.id, RevocationReason.KEY_COMPROMISE)
     published = list(models.publisher.publish(ISSUER))
-    service.suspend(OFFICER, second.id)
+    ledger.certificates.suspend(OFFICER, second.id)
     published += models.publisher.publish(ISSUER)
     published += models.publisher.publish(ISSUER, rebase=True)
 
-    events = _crl_events(service)
+    events = _crl_events(ledger)
     assert [e.crl_number for e in events] == [1, 2, 3, 4, 5, 6]
     assert [(e.kind, e.base_crl_number, e.delta_base) for e in events] == [
         ("full", None, True), ("delta", 1, False), ("full", None, False), ("delta", 1, False),
@@ -108,7 +108,7 @@ def test_crl_numbers_rise_and_are_events_whose_digest_an_auditor_recomputes(
     assert crl_entries(published[3].der) == {second.serial_number: 6}
 
     # the second: replaying the log up to the recorded position gives the same entries
-    auditor = fresh_database(service, "audit")
+    auditor = fresh_database(ledger, "audit")
     try:
         migrate(auditor)
         model = CrlReadModel()
@@ -118,10 +118,10 @@ def test_crl_numbers_rise_and_are_events_whose_digest_an_auditor_recomputes(
             with auditor.transaction() as tx:
                 for table in model.tables:
                     tx.execute(f"DELETE FROM {table}")
-                for notification in service.recorder.select_notifications(
+                for notification in ledger.log.recorder.select_notifications(
                         start=1, limit=100_000, stop=event.log_position):
                     if notification.topic in model.topics:
-                        model.process(tx, service.mapper.to_domain_event(notification),
+                        model.process(tx, ledger.log.mapper.to_domain_event(notification),
                                       notification.id)
             entries = auditor.query("SELECT entry FROM rm_crl_entries WHERE issuer = ?"
                                     " ORDER BY serial", (ISSUER,))
@@ -129,13 +129,13 @@ def test_crl_numbers_rise_and_are_events_whose_digest_an_auditor_recomputes(
                 == event.entries_sha256
             assert len(entries) == event.entry_count
     finally:
-        drop_fresh_database(service, auditor)
+        drop_fresh_database(ledger, auditor)
 
 
-def test_racing_publishers_never_share_a_number(service: CAService) -> None:
-    publishers = [read_models(service).publisher for _ in range(2)]  # separate locks
-    certificate = issue(service, "raced")
-    service.revoke(OFFICER, certificate.id, RevocationReason.AFFILIATION_CHANGED)
+def test_racing_publishers_never_share_a_number(ledger: CertLedger) -> None:
+    publishers = [read_models(ledger).publisher for _ in range(2)]  # separate locks
+    certificate = issue(ledger, "raced")
+    ledger.certificates.revoke(OFFICER, certificate.id, RevocationReason.AFFILIATION_CHANGED)
     made: list[Any] = []
     errors: list[BaseException] = []
 
@@ -154,27 +154,27 @@ def test_racing_publishers_never_share_a_number(service: CAService) -> None:
     assert errors == []
     numbers = sorted(crl_field(p.der, "crl_number") for p in made)
     assert numbers == list(range(1, 13))
-    assert [e.crl_number for e in _crl_events(service)] == numbers
+    assert [e.crl_number for e in _crl_events(ledger)] == numbers
 
 
-def test_a_crl_that_fails_lint_is_never_published(service: CAService,
+def test_a_crl_that_fails_lint_is_never_published(ledger: CertLedger,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    models = read_models(service)
+    models = read_models(ledger)
     models.publisher.publish(ISSUER)
-    before = models.crl_store.latest(ISSUER, "full")
+    before = models.crls.latest(ISSUER, "full")
     monkeypatch.setattr(ca.applications.crl_publisher, "lint_crl",
                         lambda der: ["ERROR pkix.made_up"])
     with pytest.raises(CrlUnavailable, match="made_up"):
         models.publisher.publish(ISSUER)
-    assert len(_crl_events(service)) == 2
-    assert models.crl_store.latest(ISSUER, "full") == before
+    assert len(_crl_events(ledger)) == 2
+    assert models.crls.latest(ISSUER, "full") == before
 
 
-def test_large_crls_are_linted_as_a_probe(service: CAService,
+def test_large_crls_are_linted_as_a_probe(ledger: CertLedger,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    models = read_models(service, lint_limit=2)
+    models = read_models(ledger, lint_limit=2)
     for label in ("a", "b", "c"):
-        service.revoke(OFFICER, issue(service, label).id, RevocationReason.SUPERSEDED)
+        ledger.certificates.revoke(OFFICER, issue(ledger, label).id, RevocationReason.SUPERSEDED)
     linted: list[int] = []
     real = ca.applications.crl_publisher.lint_crl
     monkeypatch.setattr(ca.applications.crl_publisher, "lint_crl",
@@ -197,8 +197,8 @@ OPERATIONS = st.lists(st.tuples(st.sampled_from(["issue", "revoke", "suspend", "
 
 @dataclass(repr=False)
 class World:
-    service: CAService
-    models: ReadModels
+    ledger: CertLedger
+    models: ReadSide
     certificates: list[Certificate] = field(default_factory=list)
     base: dict[int, int | None] | None = None  # the entries of the base full CRL
 
@@ -207,8 +207,8 @@ class World:
 
 
 @pytest.fixture
-def world(service: CAService) -> World:
-    return World(service, read_models(service))
+def world(ledger: CertLedger) -> World:
+    return World(ledger, read_models(ledger))
 
 
 def _expected(world: World) -> dict[int, int | None]:
@@ -216,7 +216,7 @@ def _expected(world: World) -> dict[int, int | None]:
     which a CRL entry leaves out)."""
     expected: dict[int, int | None] = {}
     for certificate in world.certificates:
-        current = world.service.get_certificate(certificate.id)
+        current = world.ledger.certificates.get(certificate.id)
         if current.status is Status.SUSPENDED:
             expected[current.serial_number] = 6  # type: ignore[index]
         elif current.status is Status.REVOKED:
@@ -230,18 +230,18 @@ def _expected(world: World) -> dict[int, int | None]:
 @given(operations=OPERATIONS)
 def test_crls_list_exactly_the_revoked_and_held_certificates(world: World,
                                                              operations: list[Any]) -> None:
-    service = world.service
+    ledger = world.ledger
     for operation, index, reason in operations:
         if operation == "issue" or not world.certificates:
-            world.certificates.append(issue(service, f"p{len(world.certificates)}"))
+            world.certificates.append(issue(ledger, f"p{len(world.certificates)}"))
             continue
-        target = service.get_certificate(world.certificates[index % len(world.certificates)].id)
+        target = ledger.certificates.get(world.certificates[index % len(world.certificates)].id)
         if operation == "revoke" and target.status in (Status.ISSUED, Status.SUSPENDED):
-            service.revoke(OFFICER, target.id, reason)
+            ledger.certificates.revoke(OFFICER, target.id, reason)
         elif operation == "suspend" and target.status is Status.ISSUED:
-            service.suspend(OFFICER, target.id)
+            ledger.certificates.suspend(OFFICER, target.id)
         elif operation == "resume" and target.status is Status.SUSPENDED:
-            service.resume(OFFICER, target.id)
+            ledger.certificates.resume(OFFICER, target.id)
     full, delta = world.models.publisher.publish(ISSUER)
     expected = _expected(world)
     assert crl_entries(full.der) == expected
@@ -256,14 +256,14 @@ def test_crls_list_exactly_the_revoked_and_held_certificates(world: World,
     assert applied == expected
 
 
-def test_stored_crls_come_back_byte_for_byte_and_unused_pieces_go(service: CAService) -> None:
-    models = read_models(service)
+def test_stored_crls_come_back_byte_for_byte_and_unused_pieces_go(ledger: CertLedger) -> None:
+    models = read_models(ledger)
     for label in ("a", "b", "c"):
-        service.revoke(OFFICER, issue(service, label).id, RevocationReason.SUPERSEDED)
+        ledger.certificates.revoke(OFFICER, issue(ledger, label).id, RevocationReason.SUPERSEDED)
     models.publisher.publish(ISSUER)
-    service.suspend(OFFICER, issue(service, "d").id)
+    ledger.certificates.suspend(OFFICER, issue(ledger, "d").id)
     full, delta = models.publisher.publish(ISSUER)
-    cold = CrlStore(models.database)  # another process: nothing cached
+    cold = StoredCrls(models.database)  # another process: nothing cached
     assert cold.latest(ISSUER, "full").der == full.der  # type: ignore[union-attr]
     assert cold.latest(ISSUER, "delta").der == delta.der  # type: ignore[union-attr]
     used = {row[0] for row in models.database.query("SELECT digest FROM rm_crl_pieces")}
@@ -271,24 +271,24 @@ def test_stored_crls_come_back_byte_for_byte_and_unused_pieces_go(service: CASer
     assert stored == used
 
 
-def test_the_schedule_makes_a_base_only_when_due(service: CAService) -> None:
-    models = read_models(service)
+def test_the_schedule_makes_a_base_only_when_due(ledger: CertLedger) -> None:
+    models = read_models(ledger)
     assert sorted(models.publisher.publish_due()) == ["issuing-ca", "root-ca"]
     assert models.publisher.publish_due() == []  # both bases are fresh
-    assert [e.crl_number for e in _crl_events(service)] == [1, 2]
+    assert [e.crl_number for e in _crl_events(ledger)] == [1, 2]
 
 
-def test_a_new_publisher_starts_from_the_last_published_runs(service: CAService) -> None:
-    from projections.crl_store import _published_runs
+def test_a_new_publisher_starts_from_the_lastpublished_runs(ledger: CertLedger) -> None:
+    from projections.crl_entry_runs import published_runs
 
-    models = read_models(service)
-    certificates = [issue(service, f"w{index}") for index in range(5)]
+    models = read_models(ledger)
+    certificates = [issue(ledger, f"w{index}") for index in range(5)]
     for certificate in certificates[:3]:
-        service.revoke(OFFICER, certificate.id, RevocationReason.KEY_COMPROMISE)
+        ledger.certificates.revoke(OFFICER, certificate.id, RevocationReason.KEY_COMPROMISE)
     models.publisher.publish(ISSUER)
-    service.suspend(OFFICER, certificates[3].id)
-    service.revoke(OFFICER, certificates[4].id, RevocationReason.SUPERSEDED)
-    service.resume(OFFICER, certificates[3].id)
+    ledger.certificates.suspend(OFFICER, certificates[3].id)
+    ledger.certificates.revoke(OFFICER, certificates[4].id, RevocationReason.SUPERSEDED)
+    ledger.certificates.resume(OFFICER, certificates[3].id)
     models.runner.catch_up()
     database = models.database
     truth = b"".join(bytes(entry) for (entry,) in database.query(
@@ -296,36 +296,36 @@ def test_a_new_publisher_starts_from_the_last_published_runs(service: CAService)
 
     with database.snapshot() as tx:
         epoch = int(tx.query("SELECT epoch FROM rm_tracking WHERE name = 'crl'")[0][0])
-        warm = _published_runs(tx, ISSUER, epoch, models.runner.head())
+        warm = published_runs(tx, ISSUER, epoch, models.runner.head())
     assert warm is not None and b"".join(warm.runs) == truth and sum(warm.counts) == 4
-    fresh = CrlStore(database).snapshot(ISSUER, None)  # another process
+    fresh = StoredCrls(database).snapshot(ISSUER, None)  # another process
     assert b"".join(fresh.entries) == truth and fresh.count == 4
 
     models.runner.rebuild("crl")  # a new epoch: the published runs may not match any more
     with database.snapshot() as tx:
         epoch = int(tx.query("SELECT epoch FROM rm_tracking WHERE name = 'crl'")[0][0])
-        assert _published_runs(tx, ISSUER, epoch, models.runner.head()) is None
-    assert b"".join(CrlStore(database).snapshot(ISSUER, None).entries) == truth
+        assert published_runs(tx, ISSUER, epoch, models.runner.head()) is None
+    assert b"".join(StoredCrls(database).snapshot(ISSUER, None).entries) == truth
 
 
 def test_a_change_missed_by_a_dead_process_is_published_from_stored_state(
-        service: CAService) -> None:
+        ledger: CertLedger) -> None:
     """Nothing in memory says a CRL is due: a fresh publisher (a process started after a
     kill -9) finds the revocation its CA's stored CRL lacks, and publishes it once its
     delay has passed since the revocation, not the next base six hours later."""
-    models = read_models(service, delay=3600)
-    leaf = issue(service)
+    models = read_models(ledger, delay=3600)
+    leaf = issue(ledger)
     models.publisher.publish(ISSUER)
-    service.revoke(OFFICER, leaf.id, RevocationReason.KEY_COMPROMISE)
+    ledger.certificates.revoke(OFFICER, leaf.id, RevocationReason.KEY_COMPROMISE)
     models.runner.catch_up()
     assert models.publisher.pending_due(ISSUER) is False  # projected, not due for an hour
     models.database.close()
 
-    restarted = read_models(service, delay=0)  # the same stores, nothing carried over
-    assert restarted.crl_store.unpublished_change(ISSUER) is not None
-    assert restarted.scheduler.catch_up() == [ISSUER]
-    full = restarted.crl_store.latest(ISSUER, "full")
+    restarted = read_models(ledger, delay=0)  # the same stores, nothing carried over
+    assert restarted.crls.unpublished_change(ISSUER) is not None
+    assert restarted.processes.processes["crl-catch-up"].run() == [ISSUER]
+    full = restarted.crls.latest(ISSUER, "full")
     assert full is not None and crl_entries(full.der) == {leaf.serial_number: 1}
-    assert restarted.crl_store.unpublished_change(ISSUER) is None
-    assert restarted.scheduler.catch_up() == []  # published once, not again
+    assert restarted.crls.unpublished_change(ISSUER) is None
+    assert restarted.processes.processes["crl-catch-up"].run() == []  # published once, not again
     restarted.database.close()

@@ -1,4 +1,4 @@
-"""Issuing policy through the service (issue 7): which CA issues which profile and which
+"""Issuing policy through the ledger (issue 7): which CA issues which profile and which
 keys (items 2, 3), the lint preview at apply (item 7), the validity and invalidity date
 bounds (item 8). Every refusal records nothing."""
 
@@ -14,22 +14,18 @@ from asn1crypto import x509 as asn1_x509
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from api.bootstrap import CertLedger
 from api.cli import main as cli_main
-from ca.applications.certificates import CAService
-from ca.applications.responders import Responders, ensure_responder
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.encoding.certificate_encoding import CertificateLintError
 from ca.encoding.lint import lint_certificate, tolerated_findings
 from ca.policy.issuance import issue_certificate, new_serial_number
 from ca.policy.profiles import PROFILES
 from ca.policy.requests import check_request
+from ca.processes.responder_rotation import ResponderRotation
 from domain.certificate import Certificate, Status
 from domain.errors import IllegalTransition, InvalidRequest
 from domain.reasons import RevocationReason
-from projections.db import open_read_model_database
-from projections.migrate import migrate
-from projections.ocsp import OcspReadModel
-from projections.runner import ProjectionRunner
 from tests.conftest import ADMIN, OFFICER, PASSPHRASE, PORTAL
 from tests.helpers import event_topics, make_csr
 from tests.interop.test_sm2_certificates import sm2_csr
@@ -43,159 +39,157 @@ SUBJECTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _with_sm2(service: CAService) -> CAService:
-    service.establish_hierarchy(ADMIN, algorithm=KeyAlgorithm.SM2, root_name="sm2-root-ca",
+def _with_sm2(ledger: CertLedger) -> CertLedger:
+    ledger.hierarchy.establish(ADMIN, algorithm=KeyAlgorithm.SM2, root_name="sm2-root-ca",
                                 issuing_name="sm2-issuing-ca", organization="Test Org")
-    return service
+    return ledger
 
 
-def _refused(service: CAService, code: str, error: type[Exception] = InvalidRequest,
+def _refused(ledger: CertLedger, code: str, error: type[Exception] = InvalidRequest,
              **application: Any) -> str:
     """Apply; the application must be refused with ``code`` and leave the log as it was."""
-    before = event_topics(service)
+    before = event_topics(ledger)
     with pytest.raises(error) as caught:
-        service.apply(PORTAL, **application)
+        ledger.certificates.apply(PORTAL, **application)
     assert getattr(caught.value, "code", None) == code, caught.value
-    assert event_topics(service) == before
+    assert event_topics(ledger) == before
     return str(caught.value)
 
 
-def _issued(service: CAService, **application: Any) -> Certificate:
-    cid = service.apply(PORTAL, **application)
-    service.approve(OFFICER, cid)
-    return service.issue(PORTAL, cid)
+def _issued(ledger: CertLedger, **application: Any) -> Certificate:
+    cid = ledger.certificates.apply(PORTAL, **application)
+    ledger.certificates.approve(OFFICER, cid)
+    return ledger.certificates.issue(PORTAL, cid)
 
 
-def _recorded_by_release_0_1(service: CAService, *, issuer: str, profile: str, csr: str,
+def _recorded_by_release_0_1(ledger: CertLedger, *, issuer: str, profile: str, csr: str,
                              subject: dict[str, Any]) -> UUID:
     """An application as release 0.1 recorded it, before any of today's policy, approved."""
     request = check_request(csr)
     certificate = Certificate.apply_for(
-        actor=PORTAL, at=service.clock(), issuer=issuer, profile=profile, subject=subject,
+        actor=PORTAL, at=ledger.clock(), issuer=issuer, profile=profile, subject=subject,
         csr_der=request.der, key_algorithm=request.key_algorithm.value,
         validity_days=PROFILES[profile].default_validity_days)
-    certificate.approve(OFFICER, service.clock())
-    service.save(certificate)
+    certificate.approve(OFFICER, ledger.clock())
+    ledger.log.save(certificate)
     return certificate.id
 
 
 # ---- item 2: a root CA signs CA certificates only ------------------------------------------
 
 @pytest.mark.parametrize("profile", sorted(SUBJECTS))
-def test_the_root_ca_takes_no_application_for_a_leaf(service: CAService, csr_pem: str,
+def test_the_root_ca_takes_no_application_for_a_leaf(ledger: CertLedger, csr_pem: str,
                                                       profile: str) -> None:
-    message = _refused(service, "profile_not_allowed_for_ca", profile=profile, csr=csr_pem,
+    message = _refused(ledger, "profile_not_allowed_for_ca", profile=profile, csr=csr_pem,
                        subject=SUBJECTS[profile], issuer="root-ca")
     assert "root CA" in message
     other_csr = make_csr(KeyAlgorithm.ECDSA_P256)[1]
     with pytest.raises(InvalidRequest, match="root CA"):
-        service.apply_pair(PORTAL, signing_csr=csr_pem, encryption_csr=other_csr,
+        ledger.pairs.apply(PORTAL, signing_csr=csr_pem, encryption_csr=other_csr,
                            subject=SUBJECTS["personal-signing"], issuer="root-ca")
 
 
 def test_an_approved_root_application_of_an_older_release_is_never_issued(
-        sqlite_service: CAService, csr_pem: str) -> None:
-    cid = _recorded_by_release_0_1(sqlite_service, issuer="root-ca", profile="tls-server",
+        sqlite_ledger: CertLedger, csr_pem: str) -> None:
+    cid = _recorded_by_release_0_1(sqlite_ledger, issuer="root-ca", profile="tls-server",
                                    csr=csr_pem, subject=SUBJECTS["tls-server"])
-    before = event_topics(sqlite_service)
+    before = event_topics(sqlite_ledger)
     with pytest.raises(IllegalTransition) as caught:
-        sqlite_service.issue(OFFICER, cid)
+        sqlite_ledger.certificates.issue(OFFICER, cid)
     assert caught.value.code == "profile_not_allowed_for_ca"
-    assert event_topics(sqlite_service) == before
-    assert sqlite_service.get_certificate(cid).status is Status.APPROVED
+    assert event_topics(sqlite_ledger) == before
+    assert sqlite_ledger.certificates.get(cid).status is Status.APPROVED
 
 
-def test_the_root_ca_gets_no_ocsp_responder(sqlite_service: CAService,
+def test_the_root_ca_gets_no_ocsp_responder(sqlite_ledger: CertLedger,
                                             monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    before = event_topics(sqlite_service)
+    before = event_topics(sqlite_ledger)
     with pytest.raises(IllegalTransition) as caught:
-        ensure_responder(sqlite_service, "root-ca")
+        sqlite_ledger.responders.certify_or_rotate("root-ca")
     assert caught.value.code == "root_ca_no_responder"
-    for rotate in (True, False):
-        assert Responders(sqlite_service, rotate=rotate).get("root-ca") is None
-    assert Responders(sqlite_service, rotate=False).get("no-such-ca") is None  # as before
-    monkeypatch.setenv("CERTLEDGER_DATA_DIR", str(sqlite_service.settings.data_dir))
+    assert sqlite_ledger.responders.get("root-ca") is None
+    assert sqlite_ledger.responders.get("no-such-ca") is None  # as before
+    monkeypatch.setenv("CERTLEDGER_DATA_DIR", str(sqlite_ledger.settings.data_dir))
     monkeypatch.setenv("CERTLEDGER_KEY_PASSPHRASE", PASSPHRASE.decode())
     monkeypatch.delenv("CERTLEDGER_DATABASE_URL", raising=False)
     assert cli_main(["ocsp", "rotate", "--issuer", "root-ca"]) == 2
     assert "served by CRL only" in capsys.readouterr().err
-    assert event_topics(sqlite_service) == before
-    assert ensure_responder(sqlite_service, "issuing-ca").issuer == "issuing-ca"
+    assert event_topics(sqlite_ledger) == before
+    assert sqlite_ledger.responders.certify_or_rotate("issuing-ca").issuer == "issuing-ca"
 
 
 def test_ocsp_signing_copes_with_a_leaf_an_older_release_issued_under_the_root(
-        sqlite_service: CAService, csr_pem: str) -> None:
+        sqlite_ledger: CertLedger, csr_pem: str) -> None:
     """The root has no responder: its (illegitimate) leaf stays unsigned, and the issuing
     CA's rows are signed all the same."""
-    service = sqlite_service
-    legacy = Certificate.apply_for(actor=PORTAL, at=service.clock(), issuer="root-ca",
+    ledger = sqlite_ledger
+    legacy = Certificate.apply_for(actor=PORTAL, at=ledger.clock(), issuer="root-ca",
                                    profile="tls-server", subject=SUBJECTS["tls-server"],
                                    csr_der=check_request(csr_pem).der,
                                    key_algorithm="ecdsa-p256", validity_days=90)
-    legacy.approve(OFFICER, service.clock())
+    legacy.approve(OFFICER, ledger.clock())
     request = check_request(csr_pem)
-    serial, now = new_serial_number(), service.clock()
+    serial, now = new_serial_number(), ledger.clock()
     der, not_after = issue_certificate(
-        service.issuer("root-ca"), profile=PROFILES["tls-server"],
+        ledger.hierarchy.issuer("root-ca"), profile=PROFILES["tls-server"],
         subject=SUBJECTS["tls-server"], public_key_info=request.public_key_info,
         key_algorithm=request.key_algorithm, serial_number=serial, not_before=now,
-        validity_days=90, urls=service.urls)
+        validity_days=90, urls=ledger.urls)
     legacy.issue(OFFICER, now, serial_number=serial, not_before=now.replace(microsecond=0),
                  not_after=not_after, certificate_der=der)
-    service.save(legacy)
-    leaf = _issued(service, profile="tls-server", csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
+    ledger.log.save(legacy)
+    leaf = _issued(ledger, profile="tls-server", csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
                    subject=SUBJECTS["tls-server"])
-    db = open_read_model_database(None, service.settings.data_dir)
+    read = ledger.read
+    db = read.database
     try:
-        migrate(db)
-        model = OcspReadModel(db, Responders(service, rotate=True))
-        runner = ProjectionRunner(service, db, [model])
-        while runner.catch_up():
-            pass
-        model.maintain()
+        read.runner.catch_up()
+        ResponderRotation(ledger.responders, ledger.hierarchy, read.authorities).run()
+        read.runner.catch_up()
+        read.ocsp_signing.run()
         rows = dict(db.query("SELECT issuer, next_update FROM rm_ocsp_status"
                              " WHERE serial_hex IN (?, ?)",
                              (format(serial, "x"), format(leaf.serial_number, "x"))))
     finally:
-        db.close()
+        ledger.close()
     assert rows["root-ca"] == 0  # pending for ever: the root is served by CRL only
     assert rows["issuing-ca"] > 0
 
 
 # ---- item 3: a hierarchy certifies keys of its own family ----------------------------------
 
-def test_each_hierarchy_certifies_its_own_keys_only(service: CAService) -> None:
-    _with_sm2(service)
+def test_each_hierarchy_certifies_its_own_keys_only(ledger: CertLedger) -> None:
+    _with_sm2(ledger)
     subject = SUBJECTS["personal-signing"]
-    message = _refused(service, "key_not_allowed_for_ca", profile="personal-signing",
+    message = _refused(ledger, "key_not_allowed_for_ca", profile="personal-signing",
                        csr=sm2_csr(), subject=subject, issuer="issuing-ca")
     assert "sm2" in message and "ecdsa-p256" in message
     for algorithm in (KeyAlgorithm.ECDSA_P256, KeyAlgorithm.RSA_2048, KeyAlgorithm.ED25519):
-        _refused(service, "key_not_allowed_for_ca", profile="personal-signing",
+        _refused(ledger, "key_not_allowed_for_ca", profile="personal-signing",
                  csr=make_csr(algorithm)[1], subject=subject, issuer="sm2-issuing-ca")
-        assert _issued(service, profile="personal-signing", csr=make_csr(algorithm)[1],
+        assert _issued(ledger, profile="personal-signing", csr=make_csr(algorithm)[1],
                        subject=subject).status is Status.ISSUED
-    assert _issued(service, profile="personal-signing", csr=sm2_csr(), subject=subject,
+    assert _issued(ledger, profile="personal-signing", csr=sm2_csr(), subject=subject,
                    issuer="sm2-issuing-ca").status is Status.ISSUED
 
 
-def test_an_older_mixed_application_is_refused_at_issue(sqlite_service: CAService) -> None:
-    cid = _recorded_by_release_0_1(sqlite_service, issuer="issuing-ca",
+def test_an_older_mixed_application_is_refused_at_issue(sqlite_ledger: CertLedger) -> None:
+    cid = _recorded_by_release_0_1(sqlite_ledger, issuer="issuing-ca",
                                    profile="personal-signing", csr=sm2_csr(),
                                    subject=SUBJECTS["personal-signing"])
-    before = event_topics(sqlite_service)
+    before = event_topics(sqlite_ledger)
     with pytest.raises(IllegalTransition) as caught:
-        sqlite_service.issue(OFFICER, cid)
+        sqlite_ledger.certificates.issue(OFFICER, cid)
     assert caught.value.code == "key_not_allowed_for_ca"
-    assert event_topics(sqlite_service) == before
+    assert event_topics(sqlite_ledger) == before
 
 
 def test_a_profile_flag_may_allow_keys_of_another_hierarchy(
-        sqlite_service: CAService, monkeypatch: pytest.MonkeyPatch) -> None:
+        sqlite_ledger: CertLedger, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(PROFILES, "personal-signing",
                         replace(PROFILES["personal-signing"], any_key_family=True))
-    issued = _issued(sqlite_service, profile="personal-signing", csr=sm2_csr(),
+    issued = _issued(sqlite_ledger, profile="personal-signing", csr=sm2_csr(),
                      subject=SUBJECTS["personal-signing"])
     assert issued.status is Status.ISSUED and issued.key_algorithm == "sm2"
 
@@ -207,32 +201,32 @@ def test_a_profile_flag_may_allow_keys_of_another_hierarchy(
     {"dns_names": ["www.example.cn"], "common_name": "www.example.cn\u0000"},
 ])
 def test_tls_names_that_could_never_be_issued_are_refused_at_apply(
-        service: CAService, csr_pem: str, subject: dict[str, Any]) -> None:
-    _refused(service, "invalid_subject", profile="tls-server", csr=csr_pem, subject=subject)
+        ledger: CertLedger, csr_pem: str, subject: dict[str, Any]) -> None:
+    _refused(ledger, "invalid_subject", profile="tls-server", csr=csr_pem, subject=subject)
 
 
-def test_emails_that_could_never_be_issued_are_refused_at_apply(sqlite_service: CAService,
+def test_emails_that_could_never_be_issued_are_refused_at_apply(sqlite_ledger: CertLedger,
                                                                 csr_pem: str) -> None:
     for email in ("a\u0000b@example.cn", "a@-..", "a@xn--zz.example.cn"):
-        _refused(sqlite_service, "invalid_subject", profile="personal-signing", csr=csr_pem,
+        _refused(sqlite_ledger, "invalid_subject", profile="personal-signing", csr=csr_pem,
                  subject={"common_name": "A", "emails": [email]})
 
 
 def test_a_certificate_lint_would_refuse_is_refused_at_apply_with_the_findings(
-        sqlite_service: CAService, csr_pem: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        sqlite_ledger: CertLedger, csr_pem: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A profile that puts keyCertSign in a leaf: pkilint refuses that, so does apply."""
     broken = replace(PROFILES["personal-signing"],
                      key_usage=frozenset({"digital_signature", "key_cert_sign"}))
     monkeypatch.setitem(PROFILES, "personal-signing", broken)
-    message = _refused(sqlite_service, "lint_refused", profile="personal-signing", csr=csr_pem,
+    message = _refused(sqlite_ledger, "lint_refused", profile="personal-signing", csr=csr_pem,
                        subject=SUBJECTS["personal-signing"])
     assert "pkix.ee_certificate_keycertsign_keyusage_set" in message
     assert "ERROR" in message
 
 
 def test_a_wildcard_is_issued_and_linted_as_pkilint_s_tls_linter_does(
-        sqlite_service: CAService, csr_pem: str) -> None:
-    issued = _issued(sqlite_service, profile="tls-server", csr=csr_pem,
+        sqlite_ledger: CertLedger, csr_pem: str) -> None:
+    issued = _issued(sqlite_ledger, profile="tls-server", csr=csr_pem,
                      subject={"dns_names": ["*.shop.example.cn", "shop.example.cn"]})
     der = issued.certificate_der
     assert der is not None and lint_certificate(der) == []
@@ -242,12 +236,13 @@ def test_a_wildcard_is_issued_and_linted_as_pkilint_s_tls_linter_does(
     # the toleration covers wildcards only: any other name off the syntax still fails lint
     request = check_request(csr_pem)
     with pytest.raises(CertificateLintError, match="invalid_domain_name_syntax"):
-        issue_certificate(sqlite_service.issuer("issuing-ca"), profile=PROFILES["tls-server"],
+        issue_certificate(sqlite_ledger.hierarchy.issuer("issuing-ca"),
+                          profile=PROFILES["tls-server"],
                           subject={"dns_names": ["*.example.cn", "-bad.example.cn"]},
                           public_key_info=request.public_key_info,
                           key_algorithm=request.key_algorithm,
-                          serial_number=new_serial_number(), not_before=sqlite_service.clock(),
-                          validity_days=30, urls=sqlite_service.urls)
+                          serial_number=new_serial_number(), not_before=sqlite_ledger.clock(),
+                          validity_days=30, urls=sqlite_ledger.urls)
 
 
 _LABEL = st.text(alphabet="ab1-_*", min_size=1, max_size=6) | st.sampled_from(
@@ -259,63 +254,62 @@ _LABEL = st.text(alphabet="ab1-_*", min_size=1, max_size=6) | st.sampled_from(
 @given(labels=st.lists(_LABEL, min_size=1, max_size=4))
 @example(labels=["www", "example", "cn"])
 @example(labels=["*", "shop", "xn--fiqs8s"])
-def test_whatever_apply_accepts_is_issued(sqlite_service: CAService, csr_pem: str,
+def test_whatever_apply_accepts_is_issued(sqlite_ledger: CertLedger, csr_pem: str,
                                           labels: list[str]) -> None:
     """The promise of item 7: an accepted application never fails lint at issue."""
     name = ".".join(labels)
     try:
-        cid = sqlite_service.apply(PORTAL, profile="tls-server", csr=csr_pem,
-                                   subject={"dns_names": [name]})
+        cid = sqlite_ledger.certificates.apply(PORTAL, profile="tls-server", csr=csr_pem,
+                                               subject={"dns_names": [name]})
     except InvalidRequest:
         return
-    sqlite_service.approve(OFFICER, cid)
-    assert sqlite_service.issue(OFFICER, cid).status is Status.ISSUED
+    sqlite_ledger.certificates.approve(OFFICER, cid)
+    assert sqlite_ledger.certificates.issue(OFFICER, cid).status is Status.ISSUED
 
 
 # ---- item 8: dates ----------------------------------------------------------------------
 
 def test_validity_past_the_issuing_ca_is_refused_at_apply_and_at_issue(
-        sqlite_service: CAService, monkeypatch: pytest.MonkeyPatch) -> None:
-    service = sqlite_service
-    service.establish_hierarchy(ADMIN, algorithm=KeyAlgorithm.ECDSA_P256,
+        sqlite_ledger: CertLedger, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = sqlite_ledger
+    ledger.hierarchy.establish(ADMIN, algorithm=KeyAlgorithm.ECDSA_P256,
                                 root_name="short-root", issuing_name="short-issuing",
                                 organization="Short Org", issuing_validity_days=30)
     subject = SUBJECTS["personal-signing"]
     csr = make_csr(KeyAlgorithm.ECDSA_P256)[1]
-    message = _refused(service, "validity_exceeds_ca", profile="personal-signing", csr=csr,
+    message = _refused(ledger, "validity_exceeds_ca", profile="personal-signing", csr=csr,
                        subject=subject, issuer="short-issuing")  # the default: 365 days
     assert "notAfter" in message
-    _refused(service, "validity_exceeds_ca", profile="personal-signing", csr=csr,
+    _refused(ledger, "validity_exceeds_ca", profile="personal-signing", csr=csr,
              subject=subject, issuer="short-issuing", validity_days=31)
-    cid = service.apply(PORTAL, profile="personal-signing", csr=csr, subject=subject,
-                        issuer="short-issuing", validity_days=20)
-    service.approve(OFFICER, cid)
-    later = service.clock() + timedelta(days=15)
-    monkeypatch.setattr(service, "clock", lambda: later)
-    before = event_topics(service)
+    cid = ledger.certificates.apply(PORTAL, profile="personal-signing", csr=csr, subject=subject,
+                                    issuer="short-issuing", validity_days=20)
+    ledger.certificates.approve(OFFICER, cid)
+    monkeypatch.setattr(ledger.clock, "offset", timedelta(days=15))
+    before = event_topics(ledger)
     with pytest.raises(IllegalTransition) as caught:
-        service.issue(OFFICER, cid)
+        ledger.certificates.issue(OFFICER, cid)
     assert caught.value.code == "validity_exceeds_ca"
-    assert event_topics(service) == before
+    assert event_topics(ledger) == before
 
 
-def test_the_view_s_validity_is_the_certificate_s(sqlite_service: CAService,
+def test_the_view_s_validity_is_the_certificate_s(sqlite_ledger: CertLedger,
                                                    csr_pem: str) -> None:
-    issued = _issued(sqlite_service, profile="tls-server", csr=csr_pem,
+    issued = _issued(sqlite_ledger, profile="tls-server", csr=csr_pem,
                      subject=SUBJECTS["tls-server"], validity_days=398)
     assert issued.not_after is not None and issued.not_before is not None
     assert issued.not_after - issued.not_before == timedelta(days=398, seconds=-1)
 
 
-def test_an_invalidity_date_before_the_certificate_is_refused(service: CAService,
+def test_an_invalidity_date_before_the_certificate_is_refused(ledger: CertLedger,
                                                               csr_pem: str) -> None:
-    issued = _issued(service, profile="tls-server", csr=csr_pem,
+    issued = _issued(ledger, profile="tls-server", csr=csr_pem,
                      subject=SUBJECTS["tls-server"])
-    before = event_topics(service)
+    before = event_topics(ledger)
     assert issued.not_before is not None
     for date in (issued.not_before.replace(year=1), issued.not_before - timedelta(days=1)):
         with pytest.raises(IllegalTransition) as caught:
-            service.revoke(OFFICER, issued.id, RevocationReason.KEY_COMPROMISE,
-                           invalidity_date=date)
+            ledger.certificates.revoke(OFFICER, issued.id, RevocationReason.KEY_COMPROMISE,
+                                       invalidity_date=date)
         assert caught.value.code == "invalid_invalidity_date"
-    assert event_topics(service) == before
+    assert event_topics(ledger) == before

@@ -9,8 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ca.applications.certificates import CAService
-from ca.applications.tokens import create_token
+from api.bootstrap import CertLedger
 from domain.actors import Role
 from tests.conftest import ADMIN, OFFICER, PASSPHRASE, PORTAL
 
@@ -23,12 +22,12 @@ def _values(value: Any) -> list[Any]:
     return [value]
 
 
-def _haystacks(service: CAService) -> tuple[list[bytes], str]:
+def _haystacks(ledger: CertLedger) -> tuple[list[bytes], str]:
     blobs: list[bytes] = []
     text: list[str] = []
-    for notification in service.recorder.select_notifications(start=1, limit=100_000):
+    for notification in ledger.log.recorder.select_notifications(start=1, limit=100_000):
         blobs.append(notification.state)
-        event = service.mapper.to_domain_event(notification)
+        event = ledger.log.mapper.to_domain_event(notification)
         for value in _values(vars(event)):
             if isinstance(value, bytes):
                 blobs.append(value)
@@ -38,17 +37,17 @@ def _haystacks(service: CAService) -> tuple[list[bytes], str]:
     return blobs, "\n".join(text)
 
 
-def test_event_log_holds_no_secret(service: CAService, csr_pem: str) -> None:
-    token = create_token(service, ADMIN, name="portal-1", role=Role.APPLICANT_PORTAL)
-    cid = service.apply(PORTAL, profile="tls-server", csr=csr_pem,
-                        subject={"dns_names": ["a.example.cn"]})
-    service.approve(OFFICER, cid)
-    service.issue(OFFICER, cid)
+def test_event_log_holds_no_secret(ledger: CertLedger, csr_pem: str) -> None:
+    token = ledger.tokens.create(ADMIN, name="portal-1", role=Role.APPLICANT_PORTAL)
+    cid = ledger.certificates.apply(PORTAL, profile="tls-server", csr=csr_pem,
+                                    subject={"dns_names": ["a.example.cn"]})
+    ledger.certificates.approve(OFFICER, cid)
+    ledger.certificates.issue(OFFICER, cid)
 
-    blobs, text = _haystacks(service)
+    blobs, text = _haystacks(ledger)
     scalars = []
     for name in ("root-ca", "issuing-ca"):
-        signer: Any = service.keystore.load(service.get_authority(name).key_ref)
+        signer: Any = ledger.keys.load(ledger.hierarchy.get(name).key_ref)
         scalars.append(signer._key.private_numbers().private_value.to_bytes(32, "big"))
     assert scalars and all(len(s) == 32 for s in scalars)
     for secret in [*scalars, PASSPHRASE, token.encode()]:
@@ -58,5 +57,6 @@ def test_event_log_holds_no_secret(service: CAService, csr_pem: str) -> None:
         for shift in range(3):  # any base64 alignment of the secret
             chunk = base64.b64encode(secret[shift:])[4:-4].decode()
             assert chunk not in text and not any(chunk.encode() in b for b in blobs)
-    public = service.issuer("issuing-ca").signer.public_key_info()["public_key"].contents[1:]
+    signer = ledger.hierarchy.issuer("issuing-ca").signer
+    public = signer.public_key_info()["public_key"].contents[1:]
     assert public.hex() in text, "the search finds what is there (a public key is)"

@@ -11,10 +11,9 @@ from asn1crypto import x509 as asn1_x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ca.applications.certificates import CAService
-from ca.applications.responders import Responders
+from api.bootstrap import CertLedger
 from ca.encoding.lint import lint_certificate, lint_ocsp_response
-from ca.encoding.ocsp_encoding import ResponseStatus, encode_cert_id
+from ca.encoding.ocsp_responses import ResponseStatus, encode_cert_id
 from ca.encoding.signers import verify_signature
 from domain.certificate import Status
 from domain.reasons import RevocationReason
@@ -45,36 +44,36 @@ def _stored(stack: OcspStack, serial: int) -> tuple[Any, ...]:
     return rows[0]
 
 
-def test_statuses_follow_issue_suspend_resume_and_revoke(service: CAService,
+def test_statuses_follow_issue_suspend_resume_and_revoke(ledger: CertLedger,
                                                          tmp_path: Path) -> None:
-    stack = ocsp_stack(service, tmp_path / "pki")
+    stack = ocsp_stack(ledger, tmp_path / "pki")
     good, held, revoked = (stack.issue(label) for label in ("good", "held", "revoked"))
     stack.sync()
-    service.suspend(OFFICER, held.id)
-    service.revoke(OFFICER, revoked.id, RevocationReason.KEY_COMPROMISE)
+    ledger.certificates.suspend(OFFICER, held.id)
+    ledger.certificates.revoke(OFFICER, revoked.id, RevocationReason.KEY_COMPROMISE)
     stack.sync()
     assert _stored(stack, good.serial_number)[:2] == ("good", None)
     assert _stored(stack, held.serial_number)[:2] == ("revoked", 6)
     assert _stored(stack, revoked.serial_number)[:2] == ("revoked", 1)
 
-    service.resume(OFFICER, held.id)
+    ledger.certificates.resume(OFFICER, held.id)
     stack.sync()
     assert _stored(stack, held.serial_number)[:2] == ("good", None)
     answer = stack.answers.answer(ocsp_request(stack.cert_id(revoked.serial_number)))
     ((serial, status, info),) = single_statuses(answer.body)
     assert (serial, status) == (revoked.serial_number, "revoked")
     assert info["revocation_reason"] == "key_compromise"
-    assert info["revocation_time"] == service.get_certificate(revoked.id).revocation_time \
+    assert info["revocation_time"] == ledger.certificates.get(revoked.id).revocation_time \
         .replace(microsecond=0)
 
 
 def test_pre_signed_responses_for_both_certid_hashes_verify_and_lint_clean(
-        service: CAService, tmp_path: Path) -> None:
-    stack = ocsp_stack(service, tmp_path / "pki")
+        ledger: CertLedger, tmp_path: Path) -> None:
+    stack = ocsp_stack(ledger, tmp_path / "pki")
     certificate = stack.issue("leaf")
     stack.sync()
     _, _, sha1, sha256, next_update = _stored(stack, certificate.serial_number)
-    responder = Responders(service, rotate=False).get("issuing-ca")
+    responder = ledger.responders.get("issuing-ca")
     assert responder is not None
     assert lint_certificate(responder.certificate_der) == []
     for hash_name, stored in (("sha1", sha1), ("sha256", sha256)):
@@ -91,33 +90,34 @@ def test_pre_signed_responses_for_both_certid_hashes_verify_and_lint_clean(
         assert answer.body == body and answer.cache is not None
 
 
-def test_rebuild_gives_the_same_statuses_and_signs_again(service: CAService,
+def test_rebuild_gives_the_same_statuses_and_signs_again(ledger: CertLedger,
                                                          tmp_path: Path) -> None:
-    stack = ocsp_stack(service, tmp_path / "pki")
+    stack = ocsp_stack(ledger, tmp_path / "pki")
     first, second = stack.issue("first"), stack.issue("second")
-    service.revoke(OFFICER, first.id, RevocationReason.SUPERSEDED)
-    service.suspend(OFFICER, second.id)
+    ledger.certificates.revoke(OFFICER, first.id, RevocationReason.SUPERSEDED)
+    ledger.certificates.suspend(OFFICER, second.id)
     stack.sync()
     before = stack.db.query(_STATUS_COLUMNS)
     seq = stack.answers.seq
     stack.runner.rebuild("ocsp")
     assert stack.db.query(_STATUS_COLUMNS) == before
+    stack.signing.sign_pending()  # what the signing process does when the rebuild wakes it
     unsigned = stack.db.query("SELECT count(*) FROM rm_ocsp_status WHERE next_update = 0")
     assert unsigned == [(0,)]
     stack.answers.refresh()
     assert stack.answers.seq > seq  # servers see the rebuilt rows as changes
 
 
-def test_due_responses_are_signed_again_before_next_update(service: CAService,
+def test_due_responses_are_signed_again_before_next_update(ledger: CertLedger,
                                                            tmp_path: Path) -> None:
     offset = [timedelta(0)]
-    stack = ocsp_stack(service, tmp_path / "pki", clock=lambda: service.clock() + offset[0])
+    stack = ocsp_stack(ledger, tmp_path / "pki", clock=lambda: ledger.clock() + offset[0])
     certificate = stack.issue("leaf")
     stack.sync()
     old = _stored(stack, certificate.serial_number)
-    assert stack.model.resign_due() == 0  # nothing due yet
+    assert stack.signing.resign_due() == 0  # nothing due yet
     offset[0] = timedelta(minutes=31)  # less than half of the hour is left
-    assert stack.model.resign_due() == 2  # the leaf and the responder certificate
+    assert stack.signing.resign_due() == 2  # the leaf and the responder certificate
     new = _stored(stack, certificate.serial_number)
     assert new[4] >= old[4] + 31 * 60 and new[2] != old[2]
     stack.answers.refresh()
@@ -125,22 +125,20 @@ def test_due_responses_are_signed_again_before_next_update(service: CAService,
     assert answer.body == bytes(new[2])
 
 
-def test_responder_near_expiry_is_rotated_and_new_responses_verify(service: CAService,
+def test_responder_near_expiry_is_rotated_and_new_responses_verify(ledger: CertLedger,
                                                                    tmp_path: Path) -> None:
-    offset = [timedelta(0)]
-    service.clock = (lambda base: lambda: base() + offset[0])(service.clock)
-    stack = ocsp_stack(service, tmp_path / "pki")
+    stack = ocsp_stack(ledger, tmp_path / "pki")
     certificate = stack.issue("leaf")
     stack.sync()
-    old = Responders(service, rotate=False).get("issuing-ca")
+    old = ledger.responders.get("issuing-ca")
     assert old is not None
-    offset[0] = timedelta(days=21)  # 9 of 30 days left: less than a third
-    stack.model.maintain()
-    new = Responders(service, rotate=False).get("issuing-ca")
+    ledger.clock.offset = timedelta(days=21)  # 9 of 30 days left: less than a third
+    stack.rotation.run()
+    new = ledger.responders.get("issuing-ca")
     assert new is not None and new.serial_number != old.serial_number
     assert new.signer.public_key_info().dump() != old.signer.public_key_info().dump()
-    assert "certledger:OcspResponder.Rotated:v1" in event_topics(service)
-    responder = service.repository.get(OcspResponder.create_id("issuing-ca"))
+    assert "certledger:OcspResponder.Rotated:v1" in event_topics(ledger)
+    responder = ledger.log.repository.get(OcspResponder.create_id("issuing-ca"))
     assert responder.rotations == 1 and responder.certificate_der == new.certificate_der
     stack.sync()
     _, _, sha1, _, _ = _stored(stack, certificate.serial_number)
@@ -150,11 +148,11 @@ def test_responder_near_expiry_is_rotated_and_new_responses_verify(service: CASe
     assert single_statuses(answer.body)[0][1] == "good"
 
 
-def test_unknown_serials_other_issuers_and_several_cert_ids(service: CAService,
+def test_unknown_serials_other_issuers_and_several_cert_ids(ledger: CertLedger,
                                                             tmp_path: Path) -> None:
-    stack = ocsp_stack(service, tmp_path / "pki")
+    stack = ocsp_stack(ledger, tmp_path / "pki")
     good, revoked = stack.issue("good"), stack.issue("revoked")
-    service.revoke(OFFICER, revoked.id, RevocationReason.AFFILIATION_CHANGED)
+    ledger.certificates.revoke(OFFICER, revoked.id, RevocationReason.AFFILIATION_CHANGED)
     stack.sync()
     request = ocsp_request(stack.cert_id(good.serial_number),
                            stack.cert_id(revoked.serial_number, "sha256"),
@@ -179,21 +177,22 @@ _OPERATIONS = st.lists(st.tuples(st.integers(0, 2), st.sampled_from(
 @settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(operations=_OPERATIONS)
-def test_ocsp_says_what_each_certificate_is(service: CAService, tmp_path_factory: Any,
-                                           operations: list[tuple[int, str]]) -> None:
-    stack = ocsp_stack(service, tmp_path_factory.mktemp("pki"))
+def test_ocsp_says_what_each_certificate_is(ledger: CertLedger, tmp_path_factory: Any,
+                                            operations: list[tuple[int, str]]) -> None:
+    stack = ocsp_stack(ledger, tmp_path_factory.mktemp("pki"))
     issued = [stack.issue(f"leaf{i}") for i in range(3)]
     for index, operation in operations:
-        certificate = service.get_certificate(issued[index].id)
+        certificate = ledger.certificates.get(issued[index].id)
         if operation == "suspend" and certificate.status is Status.ISSUED:
-            service.suspend(OFFICER, certificate.id)
+            ledger.certificates.suspend(OFFICER, certificate.id)
         elif operation == "resume" and certificate.status is Status.SUSPENDED:
-            service.resume(OFFICER, certificate.id)
+            ledger.certificates.resume(OFFICER, certificate.id)
         elif operation == "revoke" and certificate.status in (Status.ISSUED, Status.SUSPENDED):
-            service.revoke(OFFICER, certificate.id, RevocationReason.CESSATION_OF_OPERATION)
+            ledger.certificates.revoke(OFFICER, certificate.id,
+                                       RevocationReason.CESSATION_OF_OPERATION)
     stack.sync()
     for certificate in issued:
-        state = service.get_certificate(certificate.id)
+        state = ledger.certificates.get(certificate.id)
         for hash_name in ("sha1", "sha256"):
             for nonce in (None, b"\x42" * 8):
                 answer = stack.answers.answer(ocsp_request(
@@ -208,10 +207,10 @@ def test_ocsp_says_what_each_certificate_is(service: CAService, tmp_path_factory
                     assert (status, info["revocation_reason"]) == ("revoked", expected)
 
 
-def test_a_response_about_to_expire_is_signed_again_once_and_kept(service: CAService,
+def test_a_response_about_to_expire_is_signed_again_once_and_kept(ledger: CertLedger,
                                                                   tmp_path: Path) -> None:
     offset = [timedelta(0)]
-    stack = ocsp_stack(service, tmp_path / "pki", clock=lambda: service.clock() + offset[0])
+    stack = ocsp_stack(ledger, tmp_path / "pki", clock=lambda: ledger.clock() + offset[0])
     certificate = stack.issue("leaf")
     stack.sync()
     request = ocsp_request(stack.cert_id(certificate.serial_number))
@@ -221,6 +220,6 @@ def test_a_response_about_to_expire_is_signed_again_once_and_kept(service: CASer
     assert fresh.body != stored.body and fresh.cache is not None
     assert fresh.cache.next_update > stored.cache.next_update  # type: ignore[union-attr]
     assert stack.answers.answer(request) is fresh  # signed once, then served from memory
-    service.revoke(OFFICER, certificate.id, RevocationReason.KEY_COMPROMISE)
+    ledger.certificates.revoke(OFFICER, certificate.id, RevocationReason.KEY_COMPROMISE)
     stack.sync()  # the row changed: what was kept is dropped
     assert single_statuses(stack.answers.answer(request).body)[0][1] == "revoked"

@@ -10,11 +10,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from ca.applications.certificates import CAService
+from api.bootstrap import CertLedger
 from domain.reasons import RevocationReason
 from projections.base import ReadModel
-from projections.crl import CrlReadModel
+from projections.crl_entries import CrlReadModel
 from projections.db import ReadModelDatabase, Transaction, open_read_model_database
+from projections.following import Follower
 from projections.migrate import applied_migrations, migrate, migration_files
 from projections.runner import ProjectionRunner
 from tests.conftest import OFFICER, POSTGRES_URL
@@ -49,8 +50,19 @@ class Crashing(CrlReadModel):
         super().process(tx, event, position)
 
 
-def _database(service: CAService) -> ReadModelDatabase:
-    database = open_read_model_database(service.settings.database_url, service.settings.data_dir)
+_opened: list[ReadModelDatabase] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_databases() -> Any:
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
+def _database(ledger: CertLedger) -> ReadModelDatabase:
+    database = open_read_model_database(ledger.settings.database_url, ledger.settings.data_dir)
+    _opened.append(database)
     migrate(database)
     with database.transaction() as tx:
         tx.execute("CREATE TABLE IF NOT EXISTS rm_test_ledger ("
@@ -58,19 +70,19 @@ def _database(service: CAService) -> ReadModelDatabase:
     return database
 
 
-def _history(service: CAService, count: int = 3) -> None:
+def _history(ledger: CertLedger, count: int = 3) -> None:
     for index in range(count):
-        certificate = issue(service, f"h{index}")
+        certificate = issue(ledger, f"h{index}")
         if index % 2 == 0:
-            service.revoke(OFFICER, certificate.id, RevocationReason.KEY_COMPROMISE)
+            ledger.certificates.revoke(OFFICER, certificate.id, RevocationReason.KEY_COMPROMISE)
 
 
 def _ledger(database: ReadModelDatabase) -> list[tuple[Any, ...]]:
     return sorted(database.query("SELECT position, topic FROM rm_test_ledger"))
 
 
-def test_migrations_apply_once(service: CAService) -> None:
-    database = _database(service)
+def test_migrations_apply_once(ledger: CertLedger) -> None:
+    database = _database(ledger)
     assert migrate(database) == []  # applied already by _database
     names = [path.name for path in migration_files(database.dialect)]
     assert names[:2] == ["001_tracking.sql", "002_crl.sql"]
@@ -78,34 +90,34 @@ def test_migrations_apply_once(service: CAService) -> None:
 
 
 def test_each_event_once_position_with_rows_and_a_batch_twice_changes_nothing(
-        service: CAService) -> None:
-    _history(service)
-    database = _database(service)
-    runner = ProjectionRunner(service, database, [Ledger(), CrlReadModel()], batch_size=4)
+        ledger: CertLedger) -> None:
+    _history(ledger)
+    database = _database(ledger)
+    runner = ProjectionRunner(ledger.log, database, [Ledger(), CrlReadModel()], batch_size=4)
     runner.catch_up()
     head = runner.head()
     assert runner.positions() == {"ledger": head, "crl": head}
-    wanted = [(n.id, n.topic) for n in service.recorder.select_notifications(start=1, limit=999)
+    wanted = [(n.id, n.topic) for n in ledger.log.recorder.select_notifications(start=1, limit=999)
               if n.topic in Ledger.topics]
     assert _ledger(database) == wanted
     before = table_dump(database)
 
-    batch = service.recorder.select_notifications(start=1, limit=6)
+    batch = ledger.log.recorder.select_notifications(start=1, limit=6)
     assert runner.apply(0, batch) == 0  # both models are past it: nothing is done again
     assert _ledger(database) == wanted and table_dump(database) == before
     assert runner.positions() == {"ledger": head, "crl": head}
 
 
-def test_a_crash_between_events_resumes_to_what_a_rebuild_gives(service: CAService) -> None:
-    _history(service, 4)
-    database = _database(service)
-    crashing = ProjectionRunner(service, database, [Crashing(crash_at=7)], batch_size=3)
+def test_a_crash_between_events_resumes_to_what_a_rebuild_gives(ledger: CertLedger) -> None:
+    _history(ledger, 4)
+    database = _database(ledger)
+    crashing = ProjectionRunner(ledger.log, database, [Crashing(crash_at=7)], batch_size=3)
     with pytest.raises(RuntimeError, match="power cut"):
         crashing.catch_up()
     stopped_at = crashing.positions()["crl"]
     assert 0 < stopped_at < crashing.head()  # the batches before the crash committed
 
-    restarted = ProjectionRunner(service, database, [CrlReadModel()], batch_size=3)
+    restarted = ProjectionRunner(ledger.log, database, [CrlReadModel()], batch_size=3)
     restarted.catch_up()
     resumed = table_dump(database)
     restarted.rebuild("crl")
@@ -114,13 +126,12 @@ def test_a_crash_between_events_resumes_to_what_a_rebuild_gives(service: CAServi
     assert len(resumed["rm_crl_entries"]) == 2
 
 
-def test_a_partial_run_then_a_new_process_equals_a_rebuild(service: CAService) -> None:
-    _history(service, 3)
-    database = _database(service)
-    first = ProjectionRunner(service, database, [CrlReadModel(), Ledger()], batch_size=2)
+def test_a_partial_run_then_a_new_process_equals_a_rebuild(ledger: CertLedger) -> None:
+    _history(ledger, 3)
+    database = _database(ledger)
+    first = ProjectionRunner(ledger.log, database, [CrlReadModel(), Ledger()], batch_size=2)
     assert first.run_once() == 2
-    second = ProjectionRunner(service, open_read_model_database(
-        service.settings.database_url, service.settings.data_dir), [CrlReadModel(), Ledger()])
+    second = ProjectionRunner(ledger.log, _database(ledger), [CrlReadModel(), Ledger()])
     second.catch_up()
     resumed, ledger = table_dump(database), _ledger(database)
     second.rebuild("crl")
@@ -128,9 +139,9 @@ def test_a_partial_run_then_a_new_process_equals_a_rebuild(service: CAService) -
     assert table_dump(database) == resumed and _ledger(database) == ledger
 
 
-def test_two_runners_at_once_do_every_event_exactly_once(service: CAService) -> None:
-    _history(service, 4)
-    runners = [ProjectionRunner(service, _database(service), [Ledger(), CrlReadModel()],
+def test_two_runners_at_once_do_every_event_exactly_once(ledger: CertLedger) -> None:
+    _history(ledger, 4)
+    runners = [ProjectionRunner(ledger.log, _database(ledger), [Ledger(), CrlReadModel()],
                                 batch_size=2) for _ in range(2)]
     errors: list[BaseException] = []
 
@@ -154,28 +165,29 @@ def test_two_runners_at_once_do_every_event_exactly_once(service: CAService) -> 
     assert table_dump(database) == dump
 
 
-def test_a_position_gone_back_is_never_skipped_over(service: CAService) -> None:
-    _history(service, 2)
-    database = _database(service)
-    runner = ProjectionRunner(service, database, [Ledger()])
-    later = service.recorder.select_notifications(start=5, limit=100)
+def test_a_position_gone_back_is_never_skipped_over(ledger: CertLedger) -> None:
+    _history(ledger, 2)
+    database = _database(ledger)
+    runner = ProjectionRunner(ledger.log, database, [Ledger()])
+    later = ledger.log.recorder.select_notifications(start=5, limit=100)
     with pytest.raises(Exception, match="batch starts after"):
         runner.apply(4, later)  # the model is at 0: events 1-4 were never read here
     assert runner.positions()["ledger"] == 0 and _ledger(database) == []
 
 
-def test_the_runner_thread_follows_the_log(service: CAService) -> None:
-    database = _database(service)
-    runner = ProjectionRunner(service, database, [Ledger(), CrlReadModel()])
-    runner.start()
+def test_the_runner_thread_follows_the_log(ledger: CertLedger) -> None:
+    database = _database(ledger)
+    runner = ProjectionRunner(ledger.log, database, [Ledger(), CrlReadModel()])
+    follower = Follower(runner)
+    follower.start()
     try:
-        certificate = issue(service, "followed")
-        service.revoke(OFFICER, certificate.id, RevocationReason.SUPERSEDED)
+        certificate = issue(ledger, "followed")
+        ledger.certificates.revoke(OFFICER, certificate.id, RevocationReason.SUPERSEDED)
         assert runner.wait_for(runner.head(), timeout=10)
         assert database.query("SELECT reason FROM rm_crl_entries") == [(4,)]
     finally:
-        runner.stop()
-    assert not runner.running
+        follower.stop()
+    assert not follower.running
 
 
 def _listen_backends() -> set[int]:
@@ -187,13 +199,14 @@ def _listen_backends() -> set[int]:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("settings", ["postgres"], indirect=True)
-def test_the_subscription_starts_again_when_its_connection_drops(service: CAService) -> None:
+def test_the_subscription_starts_again_when_its_connection_drops(ledger: CertLedger) -> None:
     before = _listen_backends()
-    database = _database(service)
-    runner = ProjectionRunner(service, database, [Ledger()])
-    runner.start()
+    database = _database(ledger)
+    runner = ProjectionRunner(ledger.log, database, [Ledger()])
+    follower = Follower(runner)
+    follower.start()
     try:
-        issue(service, "one")
+        issue(ledger, "one")
         assert runner.wait_for(runner.head(), timeout=10)
         deadline = time.monotonic() + 10
         while not (ours := _listen_backends() - before) and time.monotonic() < deadline:
@@ -202,9 +215,9 @@ def test_the_subscription_starts_again_when_its_connection_drops(service: CAServ
         with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
             for pid in ours:
                 connection.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        issue(service, "two")
+        issue(ledger, "two")
         assert runner.wait_for(runner.head(), timeout=15)
-        assert runner.running
+        assert follower.running
     finally:
-        runner.stop()
+        follower.stop()
     assert len(_ledger(database)) == 4  # Applied and Issued of each, once

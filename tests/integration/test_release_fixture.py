@@ -11,11 +11,8 @@ from uuid import UUID
 import pytest
 from cryptography import x509
 
-from api.bootstrap import bootstrap
-from api.readmodels import build_read_models
+from api.bootstrap import CertLedger, bootstrap
 from api.settings import Settings
-from ca.applications.certificates import CAService
-from ca.applications.responders import ensure_responder
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.keys.keystore import KeyStore
 from domain.certificate import Certificate, Status
@@ -33,61 +30,61 @@ NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def old_release(tmp_path: Path) -> tuple[CAService, dict[str, UUID], Settings]:
+def old_release(tmp_path: Path) -> tuple[CertLedger, dict[str, UUID], Settings]:
     data_dir = tmp_path / "data"
     shutil.copytree(FIXTURE, data_dir)
     settings = Settings(data_dir=data_dir, database_url=None,
                         public_base_url="http://127.0.0.1:8080", default_issuer="issuing-ca",
                         accept_empty_sm2_id=False)
-    service = bootstrap(settings, keystore=KeyStore(data_dir / "keys", PASSPHRASE),
+    ledger = bootstrap(settings, keys=KeyStore(data_dir / "keys", PASSPHRASE),
                         clock=lambda: NOW)
     ids = {}
     for line in (data_dir / "IDS").read_text().splitlines():
         name, value = line.split()
         ids[name] = UUID(value)
-    return service, ids, settings
+    return ledger, ids, settings
 
 
 def test_every_stored_event_of_release_0_1_decodes(old_release) -> None:
-    service, _, _ = old_release
-    notifications = service.recorder.select_notifications(start=1, limit=10_000)
+    ledger, _, _ = old_release
+    notifications = ledger.log.recorder.select_notifications(start=1, limit=10_000)
     assert len(notifications) == 57
     for notification in notifications:
-        event = service.mapper.to_domain_event(notification)
+        event = ledger.log.mapper.to_domain_event(notification)
         assert getattr(type(event), "TOPIC", None) == notification.topic
 
 
 def test_release_0_1_certificates_replay_to_their_states(old_release) -> None:
-    service, ids, _ = old_release
+    ledger, ids, _ = old_release
     expected = {"good": Status.ISSUED, "revoked": Status.REVOKED, "held": Status.SUSPENDED,
                 "resumed": Status.ISSUED, "sm2_leaf": Status.REVOKED,
                 "rejected": Status.REJECTED}
     for name, status in expected.items():
-        assert service.get_certificate(ids[name]).status is status, name
-    revoked = service.get_certificate(ids["revoked"])
+        assert ledger.certificates.get(ids[name]).status is status, name
+    revoked = ledger.certificates.get(ids["revoked"])
     assert revoked.revocation_reason is RevocationReason.KEY_COMPROMISE
     assert revoked.invalidity_date is not None
-    pair = service.get_pair(ids["pair"])
+    pair = ledger.pairs.get(ids["pair"])
     assert {half.status for half in pair.halves} == {Status.ISSUED}
 
 
 def test_release_0_1_read_models_rebuild_and_a_new_revocation_reaches_the_crl(
         old_release) -> None:
-    service, ids, _ = old_release
-    read_models = build_read_models(service)
+    ledger, ids, _ = old_release
+    read_models = ledger.read
     try:
         read_models.runner.catch_up()
         for name in read_models.runner.models:
             read_models.runner.rebuild(name)
-        service.revoke(OFFICER, ids["good"], RevocationReason.CESSATION_OF_OPERATION)
+        ledger.certificates.revoke(OFFICER, ids["good"], RevocationReason.CESSATION_OF_OPERATION)
         read_models.runner.catch_up()
         full, _ = read_models.publisher.publish("issuing-ca")
-        good: Certificate = service.get_certificate(ids["good"])
+        good: Certificate = ledger.certificates.get(ids["good"])
         entries = crl_entries(full.der)
         assert entries[good.serial_number] == RevocationReason.CESSATION_OF_OPERATION
-        held = service.get_certificate(ids["held"])
+        held = ledger.certificates.get(ids["held"])
         assert entries[held.serial_number] == RevocationReason.CERTIFICATE_HOLD
-        assert service.get_certificate(ids["resumed"]).serial_number not in entries
+        assert ledger.certificates.get(ids["resumed"]).serial_number not in entries
         x509.load_der_x509_crl(full.der)
     finally:
         read_models.database.close()
@@ -97,11 +94,11 @@ def test_release_0_1_cas_get_the_issuing_policy_derived_from_their_events(
         old_release) -> None:
     """Established events of release 0.1 have no profiles or key algorithms: a root issues
     CA certificates only, an issuing CA every end-entity profile for keys of its family."""
-    service, _, _ = old_release
+    ledger, _, _ = old_release
     for name in ("root-ca", "issuing-ca", "sm2-root-ca", "sm2-issuing-ca"):
-        authority = service.get_authority(name)
+        authority = ledger.hierarchy.get(name)
         assert authority.profiles is None and authority.subject_key_algorithms is None
-    before = event_topics(service)
+    before = event_topics(ledger)
     subject = {"common_name": "李四"}
     refusals = [("root-ca", make_csr(KeyAlgorithm.ECDSA_P256)[1], "profile_not_allowed_for_ca"),
                 ("sm2-root-ca", sm2_csr(), "profile_not_allowed_for_ca"),
@@ -110,15 +107,16 @@ def test_release_0_1_cas_get_the_issuing_policy_derived_from_their_events(
                  "key_not_allowed_for_ca")]
     for issuer, csr, code in refusals:
         with pytest.raises(InvalidRequest) as caught:
-            service.apply(PORTAL, profile="personal-signing", csr=csr, subject=subject,
-                          issuer=issuer)
+            ledger.certificates.apply(PORTAL, profile="personal-signing", csr=csr, subject=subject,
+                                      issuer=issuer)
         assert caught.value.code == code, issuer
     with pytest.raises(IllegalTransition):
-        ensure_responder(service, "root-ca")
-    assert event_topics(service) == before
+        ledger.responders.certify_or_rotate("root-ca")
+    assert event_topics(ledger) == before
     for issuer, csr in (("issuing-ca", make_csr(KeyAlgorithm.ECDSA_P256)[1]),
                         ("sm2-issuing-ca", sm2_csr())):
-        cid = service.apply(PORTAL, profile="personal-signing", csr=csr, subject=subject,
-                            issuer=issuer)
-        service.approve(OFFICER, cid)
-        assert service.issue(OFFICER, cid).status is Status.ISSUED
+        cid = ledger.certificates.apply(PORTAL, profile="personal-signing", csr=csr,
+                                        subject=subject,
+                                        issuer=issuer)
+        ledger.certificates.approve(OFFICER, cid)
+        assert ledger.certificates.issue(OFFICER, cid).status is Status.ISSUED

@@ -1,4 +1,4 @@
-"""Random command sequences against the service, checked against a small model.
+"""Random command sequences against the ledger, checked against a small model.
 
 Checks: illegal transitions raise domain errors and record nothing; the log only
 grows; serial numbers are unique; a fresh process replaying the log from zero
@@ -20,7 +20,7 @@ from ca.encoding.algorithms import KeyAlgorithm
 from domain.certificate import Status
 from domain.errors import IllegalTransition
 from domain.reasons import RevocationReason
-from tests.conftest import OFFICER, PORTAL, build_service, with_hierarchy
+from tests.conftest import OFFICER, PORTAL, build_ledger, with_hierarchy
 from tests.helpers import make_csr
 
 _CSR = make_csr(KeyAlgorithm.ECDSA_P256)[1]
@@ -46,18 +46,18 @@ class CertificateLifecycle(RuleBasedStateMachine):
         self.settings = Settings(data_dir=directory, database_url=None,
                                  public_base_url="http://127.0.0.1:8080",
                                  default_issuer="issuing-ca", accept_empty_sm2_id=False)
-        self.service = with_hierarchy(build_service(self.settings))
+        self.ledger = with_hierarchy(build_ledger(self.settings))
         self.model: dict[UUID, Status] = {}
         self.log_length = self._log_length()
 
     def _log_length(self) -> int:
-        return self.service.recorder.max_notification_id() or 0
+        return self.ledger.log.recorder.max_notification_id() or 0
 
     @rule(target=certificates, profile=st.sampled_from(["tls-server", "personal-signing"]))
     def apply(self, profile: str) -> UUID:
         subject = {"dns_names": ["a.example.cn"]} if profile == "tls-server" else {
             "common_name": "李四"}
-        cid = self.service.apply(PORTAL, profile=profile, csr=_CSR, subject=subject)
+        cid = self.ledger.certificates.apply(PORTAL, profile=profile, csr=_CSR, subject=subject)
         self.model[cid] = Status.APPLIED
         return cid
 
@@ -66,12 +66,13 @@ class CertificateLifecycle(RuleBasedStateMachine):
           reason=st.sampled_from(_REASONS))
     def command(self, cid: UUID, command: str, reason: RevocationReason) -> None:
         calls = {
-            "approve": lambda: self.service.approve(OFFICER, cid),
-            "reject": lambda: self.service.reject(OFFICER, cid, "documents do not match"),
-            "issue": lambda: self.service.issue(OFFICER, cid),
-            "suspend": lambda: self.service.suspend(OFFICER, cid),
-            "resume": lambda: self.service.resume(OFFICER, cid),
-            "revoke": lambda: self.service.revoke(OFFICER, cid, reason),
+            "approve": lambda: self.ledger.certificates.approve(OFFICER, cid),
+            "reject": lambda: self.ledger.certificates.reject(OFFICER, cid,
+                                                              "documents do not match"),
+            "issue": lambda: self.ledger.certificates.issue(OFFICER, cid),
+            "suspend": lambda: self.ledger.certificates.suspend(OFFICER, cid),
+            "resume": lambda: self.ledger.certificates.resume(OFFICER, cid),
+            "revoke": lambda: self.ledger.certificates.revoke(OFFICER, cid, reason),
         }
         before = self._log_length()
         expected = _TRANSITIONS[command].get(self.model[cid])
@@ -84,13 +85,13 @@ class CertificateLifecycle(RuleBasedStateMachine):
             raise AssertionError(f"{command} from {self.model[cid]} should have been refused")
         calls[command]()
         self.model[cid] = expected
-        assert self.service.get_certificate(cid).status is expected
+        assert self.ledger.certificates.get(cid).status is expected
 
     @rule()
     def replay_from_zero_in_a_fresh_process(self) -> None:
-        replica = build_service(self.settings)
+        replica = build_ledger(self.settings)
         for cid in self.model:
-            assert replica.get_certificate(cid) == self.service.get_certificate(cid)
+            assert replica.certificates.get(cid) == self.ledger.certificates.get(cid)
 
     @invariant()
     def log_only_grows(self) -> None:
@@ -100,14 +101,14 @@ class CertificateLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def serial_numbers_are_unique(self) -> None:
-        serials = [self.service.get_certificate(cid).serial_number for cid in self.model]
+        serials = [self.ledger.certificates.get(cid).serial_number for cid in self.model]
         issued = [s for s in serials if s is not None]
         assert len(issued) == len(set(issued))
 
     @invariant()
     def states_match_the_model(self) -> None:
         for cid, status in self.model.items():
-            assert self.service.get_certificate(cid).status is status
+            assert self.ledger.certificates.get(cid).status is status
 
 
 TestCertificateLifecycle = CertificateLifecycle.TestCase

@@ -16,13 +16,11 @@ from asn1crypto.pem import armor
 from flask.testing import FlaskClient
 
 from api.app import create_app
-from api.readmodels import EXTENSION
-from ca.applications.certificates import CAService
+from api.bootstrap import CertLedger
 from ca.encoding.lint import lint_crl
 from domain.reasons import RevocationReason
 from tests.conftest import OFFICER
 from tests.crl_helpers import issue
-from tests.e2e.conftest import service_settings_for
 
 pytestmark = pytest.mark.interop
 LABELS = ("good", "revoked", "held", "resumed")
@@ -53,22 +51,25 @@ def _get(client: FlaskClient, path: str) -> bytes:
 
 
 @pytest.fixture
-def published(service: CAService, tmp_path: Path) -> Published:
-    app = create_app({"SERVICE": service, "SETTINGS": service_settings_for(service),
+def published(ledger: CertLedger, tmp_path: Path) -> Published:
+    app = create_app({"CERTLEDGER": ledger, "SETTINGS": ledger.settings,
                       "TESTING": True})
     client = app.test_client()
-    certificates = {label: issue(service, label) for label in LABELS}
+    certificates = {label: issue(ledger, label) for label in LABELS}
     for label, certificate in certificates.items():
         (tmp_path / f"{label}.pem").write_bytes(armor("CERTIFICATE", certificate.certificate_der))
-    issuing, root = service.chain("issuing-ca")
+    issuing, root = ledger.hierarchy.chain("issuing-ca")
     (tmp_path / "issuing.pem").write_bytes(armor("CERTIFICATE", issuing))
     (tmp_path / "chain.pem").write_bytes(armor("CERTIFICATE", root) + armor("CERTIFICATE", issuing))
-    service.revoke(OFFICER, certificates["revoked"].id, RevocationReason.KEY_COMPROMISE)
-    service.suspend(OFFICER, certificates["held"].id)
-    service.suspend(OFFICER, certificates["resumed"].id)
-    base = _get(client, "/crl/issuing-ca.crl")  # none yet: published on demand
-    service.resume(OFFICER, certificates["resumed"].id)
-    app.extensions[EXTENSION].publisher.publish("issuing-ca")  # what the schedule does
+    ledger.certificates.revoke(OFFICER, certificates["revoked"].id, RevocationReason.KEY_COMPROMISE)
+    ledger.certificates.suspend(OFFICER, certificates["held"].id)
+    ledger.certificates.suspend(OFFICER, certificates["resumed"].id)
+    read = ledger.read
+    read.runner.catch_up()
+    read.publisher.publish_due()  # what the schedule does: a first base for every CA
+    base = _get(client, "/crl/issuing-ca.crl")
+    ledger.certificates.resume(OFFICER, certificates["resumed"].id)
+    read.publisher.publish("issuing-ca")  # what the catch-up process does
     crls = {"base": base, "full": _get(client, "/crl/issuing-ca.crl"),
             "delta": _get(client, "/crl/issuing-ca-delta.crl"),
             "root": _get(client, "/crl/root-ca.crl")}

@@ -29,17 +29,17 @@ from ca.encoding import der
 from ca.encoding.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm
 from ca.encoding.certificate_encoding import key_identifier
 from ca.encoding.crl_encoding import build_crl, encode_revoked_entry
-from ca.encoding.ocsp_encoding import (
+from ca.encoding.ocsp_requests import parse_request
+from ca.encoding.ocsp_responses import (
     GOOD,
     UNKNOWN,
     ResponseStatus,
-    Revoked,
+    RevokedStatus,
     build_basic_response,
     encode_cert_id,
     encode_single_response,
     error_response,
     issuer_hashes,
-    parse_request,
 )
 from ca.encoding.signers import DEFAULT_SM2_ID, CryptographySigner, verify_signature
 from domain.reasons import RevocationReason
@@ -309,8 +309,8 @@ def _ocsp_check(pki: Pki, response: bytes, label: str | None, *extra: str) -> st
 
 STATUSES = {
     "good": GOOD,
-    "revoked": Revoked(NOW - timedelta(hours=1), RevocationReason.KEY_COMPROMISE),
-    "held": Revoked(NOW - timedelta(hours=1), RevocationReason.CERTIFICATE_HOLD),
+    "revoked": RevokedStatus(NOW - timedelta(hours=1), RevocationReason.KEY_COMPROMISE),
+    "held": RevokedStatus(NOW - timedelta(hours=1), RevocationReason.CERTIFICATE_HOLD),
     "dp_good": UNKNOWN,
 }
 
@@ -409,7 +409,7 @@ def test_pkilint_finds_no_errors_in_ocsp_responses(pki):
 def _sm2_check(directory: Path, signer, tbs: bytes, signature: bytes) -> None:
     """OpenSSL 3.0 checks SM2 over extracted tbs + signature (DESIGN.md §5)."""
     (directory / "sm2.pub.pem").write_bytes(pem_armor("PUBLIC KEY",
-                                                     signer.public_key_info().dump()))
+                                                      signer.public_key_info().dump()))
     (directory / "tbs.der").write_bytes(tbs)
     (directory / "sig.der").write_bytes(signature)
     code, output = _openssl("dgst", "-sm3", "-verify", "sm2.pub.pem", "-sigopt",
@@ -436,7 +436,7 @@ def test_sm2_signed_crl_and_ocsp_response(tmp_path):
     cert_id = encode_cert_id("sha1", bytes(20), bytes(20), 4242)
     response = build_basic_response(
         signer, None, key_identifier(signer.public_key_info()), NOW,
-        [encode_single_response(cert_id, Revoked(NOW, RevocationReason.SUPERSEDED), NOW)],
+        [encode_single_response(cert_id, RevokedStatus(NOW, RevocationReason.SUPERSEDED), NOW)],
         b"\x07" * 8)
     basic = asn1_ocsp.OCSPResponse.load(response).basic_ocsp_response
     _sm2_check(tmp_path, signer, basic["tbs_response_data"].dump(), basic["signature"].native)

@@ -19,16 +19,14 @@ from asn1crypto import x509 as asn1_x509
 from werkzeug.serving import make_server
 
 from api.app import create_app
+from api.bootstrap import CertLedger
 from api.ocsp import answers_for
 from api.ocsp_server import start_in_thread
-from ca.applications.certificates import CAService
-from ca.applications.responders import Responders
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.encoding.lint import lint_certificate, lint_ocsp_response
 from ca.encoding.signers import verify_signature
 from domain.reasons import RevocationReason
-from tests.conftest import OFFICER, build_service, with_hierarchy
-from tests.integration.test_lifecycle import service_settings
+from tests.conftest import OFFICER, build_ledger, with_hierarchy
 from tests.interop.test_sm2_certificates import sm2_csr
 from tests.ocsp_helpers import OcspStack, ocsp_request, ocsp_stack
 
@@ -57,7 +55,7 @@ class Endpoint:
 
 
 def _flask(stack: OcspStack) -> tuple[str, Callable[[], None], Callable[[], None]]:
-    app = create_app({"SERVICE": stack.service, "SETTINGS": service_settings(stack.service),
+    app = create_app({"CERTLEDGER": stack.ledger, "SETTINGS": stack.ledger.settings,
                       "PROJECTIONS_RUNNER": False})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -80,13 +78,14 @@ def _endpoint(stack: OcspStack, front_end: str) -> tuple[Endpoint, Callable[[], 
 
 
 @pytest.fixture(params=["fast", "flask"])
-def endpoint(request: pytest.FixtureRequest, service: CAService,
+def endpoint(request: pytest.FixtureRequest, ledger: CertLedger,
              tmp_path: Path) -> Iterator[Endpoint]:
-    stack = ocsp_stack(service, tmp_path / "pki")
+    stack = ocsp_stack(ledger, tmp_path / "pki")
     for label in ("good", "revoked", "held"):
         stack.issue(label)
-    service.revoke(OFFICER, stack.certificates["revoked"].id, RevocationReason.KEY_COMPROMISE)
-    service.suspend(OFFICER, stack.certificates["held"].id)
+    ledger.certificates.revoke(OFFICER, stack.certificates["revoked"].id,
+                               RevocationReason.KEY_COMPROMISE)
+    ledger.certificates.suspend(OFFICER, stack.certificates["held"].id)
     stack.sync()
     running, stop = _endpoint(stack, request.param)
     try:
@@ -121,9 +120,9 @@ def test_several_certificates_in_one_request(endpoint: Endpoint) -> None:
 
 def test_a_revocation_reaches_the_endpoint(endpoint: Endpoint) -> None:
     endpoint.openssl("-no_nonce", "-cert", "good.pem")
-    service = endpoint.stack.service
-    service.revoke(OFFICER, endpoint.stack.certificates["good"].id,
-                   RevocationReason.AFFILIATION_CHANGED)
+    ledger = endpoint.stack.ledger
+    ledger.certificates.revoke(OFFICER, endpoint.stack.certificates["good"].id,
+                               RevocationReason.AFFILIATION_CHANGED)
     endpoint.sync()
     output = endpoint.openssl("-no_nonce", "-cert", "good.pem")
     assert "good.pem: revoked" in output and "Reason: affiliationChanged" in output
@@ -171,7 +170,7 @@ def test_responses_and_responder_certificate_pass_pkilint_and_openssl(
             assert lint_ocsp_response(answers.answer(ocsp_request(
                 stack.cert_id(serial), nonce=nonce)).body) == []
     assert lint_ocsp_response(answers.answer(ocsp_request(stack.cert_id(99))).body) == []
-    responder = Responders(stack.service, rotate=False).get("issuing-ca")
+    responder = stack.ledger.responders.get("issuing-ca")
     assert responder is not None and lint_certificate(responder.certificate_der) == []
     (stack.directory / "responder.pem").write_text(
         "-----BEGIN CERTIFICATE-----\n"
@@ -187,8 +186,8 @@ def test_responses_and_responder_certificate_pass_pkilint_and_openssl(
                                        KeyAlgorithm.SM2], ids=lambda a: a.value)
 def test_the_responder_signs_with_the_ca_algorithm(algorithm: KeyAlgorithm,
                                                    sqlite_settings, tmp_path: Path) -> None:
-    service = with_hierarchy(build_service(sqlite_settings), algorithm)
-    stack = ocsp_stack(service, tmp_path / "pki")
+    ledger = with_hierarchy(build_ledger(sqlite_settings), algorithm)
+    stack = ocsp_stack(ledger, tmp_path / "pki")
     # a leaf of the CA's own hierarchy: an SM2 CA certifies SM2 keys only
     stack.issue("leaf", csr=sm2_csr() if algorithm is KeyAlgorithm.SM2 else None)
     stack.sync()
@@ -197,7 +196,7 @@ def test_the_responder_signs_with_the_ca_algorithm(algorithm: KeyAlgorithm,
     assert lint_ocsp_response(response) == []
     basic = asn1_ocsp.OCSPResponse.load(response).basic_ocsp_response
     responder = asn1_x509.Certificate.load(basic["certs"][0].dump())
-    assert responder.public_key.algorithm == service.issuer("issuing-ca").signer \
+    assert responder.public_key.algorithm == ledger.hierarchy.issuer("issuing-ca").signer \
         .public_key_info().algorithm
     verify_signature(responder.public_key, basic["signature_algorithm"],
                      basic["signature"].native, basic["tbs_response_data"].dump())

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from api.settings import Settings
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.encoding.lint import lint_certificate
-from tests.conftest import OFFICER, PORTAL, build_service, with_hierarchy
+from tests.conftest import OFFICER, PORTAL, build_ledger, with_hierarchy
 from tests.helpers import make_csr
 
 CASES = [(KeyAlgorithm.RSA_2048, KeyAlgorithm.RSA_2048, "tls-server"),
@@ -42,12 +42,12 @@ def _pem(der: bytes) -> bytes:
 def test_issued_chain_passes_openssl_verify_and_pkilint(
         tmp_path: Path, sqlite_settings: Settings, ca_algorithm: KeyAlgorithm,
         leaf_algorithm: KeyAlgorithm, profile: str) -> None:
-    service = with_hierarchy(build_service(sqlite_settings), ca_algorithm)
-    cid = service.apply(PORTAL, profile=profile, csr=make_csr(leaf_algorithm)[1],
-                        subject=SUBJECTS[profile])
-    service.approve(OFFICER, cid)
-    leaf = service.issue(OFFICER, cid).certificate_der
-    issuing, root = service.chain("issuing-ca")
+    ledger = with_hierarchy(build_ledger(sqlite_settings), ca_algorithm)
+    cid = ledger.certificates.apply(PORTAL, profile=profile, csr=make_csr(leaf_algorithm)[1],
+                                    subject=SUBJECTS[profile])
+    ledger.certificates.approve(OFFICER, cid)
+    leaf = ledger.certificates.issue(OFFICER, cid).certificate_der
+    issuing, root = ledger.hierarchy.chain("issuing-ca")
 
     for der in (root, issuing, leaf):
         assert lint_certificate(der) == []
@@ -68,17 +68,18 @@ def test_issued_chain_passes_openssl_verify_and_pkilint(
 def test_openssl_refuses_a_leaf_under_the_wrong_root(tmp_path: Path,
                                                      sqlite_settings: Settings) -> None:
     """The check above can fail: a chain to someone else's root does not verify."""
-    service = with_hierarchy(build_service(sqlite_settings))
-    other = with_hierarchy(build_service(
+    ledger = with_hierarchy(build_ledger(sqlite_settings))
+    other = with_hierarchy(build_ledger(
         Settings(data_dir=tmp_path / "other", database_url=None,
                  public_base_url="http://ca.other.example", default_issuer="issuing-ca",
                  accept_empty_sm2_id=False)))
-    cid = service.apply(PORTAL, profile="tls-server", csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
-                        subject=SUBJECTS["tls-server"])
-    service.approve(OFFICER, cid)
-    leaf = service.issue(OFFICER, cid).certificate_der
-    (tmp_path / "root.pem").write_bytes(_pem(other.chain("issuing-ca")[1]))
-    (tmp_path / "issuing.pem").write_bytes(_pem(service.chain("issuing-ca")[0]))
+    cid = ledger.certificates.apply(PORTAL, profile="tls-server",
+                                    csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
+                                    subject=SUBJECTS["tls-server"])
+    ledger.certificates.approve(OFFICER, cid)
+    leaf = ledger.certificates.issue(OFFICER, cid).certificate_der
+    (tmp_path / "root.pem").write_bytes(_pem(other.hierarchy.chain("issuing-ca")[1]))
+    (tmp_path / "issuing.pem").write_bytes(_pem(ledger.hierarchy.chain("issuing-ca")[0]))
     (tmp_path / "leaf.pem").write_bytes(_pem(leaf))
     result = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "root.pem"),
                              "-untrusted", str(tmp_path / "issuing.pem"),
@@ -88,12 +89,13 @@ def test_openssl_refuses_a_leaf_under_the_wrong_root(tmp_path: Path,
 
 def test_openssl_reads_subject_and_extensions_as_we_meant(tmp_path: Path,
                                                           sqlite_settings: Settings) -> None:
-    service = with_hierarchy(build_service(sqlite_settings))
-    cid = service.apply(PORTAL, profile="organisation-signing",
-                        csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
-                        subject=SUBJECTS["organisation-signing"])
-    service.approve(OFFICER, cid)
-    (tmp_path / "leaf.pem").write_bytes(_pem(service.issue(OFFICER, cid).certificate_der))
+    ledger = with_hierarchy(build_ledger(sqlite_settings))
+    cid = ledger.certificates.apply(PORTAL, profile="organisation-signing",
+                                    csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
+                                    subject=SUBJECTS["organisation-signing"])
+    ledger.certificates.approve(OFFICER, cid)
+    (tmp_path / "leaf.pem").write_bytes(_pem(ledger.certificates.issue(OFFICER,
+                                                                       cid).certificate_der))
     text = subprocess.run(["openssl", "x509", "-in", str(tmp_path / "leaf.pem"), "-noout",
                            "-text", "-nameopt", "utf8"], capture_output=True, text=True,
                           check=True).stdout

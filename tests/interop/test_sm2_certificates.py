@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from pkilint import loader
 from pkilint.validation import ValidationFindingSeverity
 
+from api.bootstrap import CertLedger
 from api.settings import Settings
-from ca.applications.certificates import CAService
 from ca.encoding import sm2
 from ca.encoding.algorithms import SM2_CURVE_OID, SM3_WITH_SM2_OID, KeyAlgorithm
 from ca.encoding.certificate_encoding import CertificateLintError
@@ -42,7 +42,7 @@ from ca.policy.issuance import issue_certificate, new_serial_number
 from ca.policy.profiles import PROFILES
 from ca.policy.requests import check_request
 from domain.certificate import Certificate
-from tests.conftest import ADMIN, OFFICER, PORTAL, build_service, with_hierarchy
+from tests.conftest import ADMIN, OFFICER, PORTAL, build_ledger, with_hierarchy
 from tests.helpers import make_csr
 
 pytestmark = pytest.mark.interop
@@ -125,12 +125,12 @@ def openssl_dgst_verifies(tmp_path: Path, issuer_der: bytes, der: bytes) -> bool
     return result.returncode == 0 and "Verified OK" in result.stdout
 
 
-def issue(service: CAService, profile: str, csr_text: str, *, subject: dict[str, Any] | None = None,
+def issue(ledger: CertLedger, profile: str, csr_text: str, *, subject: dict[str, Any] | None = None,
           issuer: str = "issuing-ca") -> Certificate:
-    cid = service.apply(PORTAL, profile=profile, csr=csr_text,
-                        subject=subject or SUBJECTS[profile], issuer=issuer)
-    service.approve(OFFICER, cid)
-    return service.issue(OFFICER, cid)
+    cid = ledger.certificates.apply(PORTAL, profile=profile, csr=csr_text,
+                                    subject=subject or SUBJECTS[profile], issuer=issuer)
+    ledger.certificates.approve(OFFICER, cid)
+    return ledger.certificates.issue(OFFICER, cid)
 
 
 def pkilint_blocking(der: bytes) -> set[str]:
@@ -144,14 +144,14 @@ def pkilint_blocking(der: bytes) -> set[str]:
 # ---- tests ------------------------------------------------------------------------------
 
 @pytest.fixture
-def sm2_service(sqlite_settings: Settings) -> CAService:
-    return with_hierarchy(build_service(sqlite_settings), KeyAlgorithm.SM2)
+def sm2_ledger(sqlite_settings: Settings) -> CertLedger:
+    return with_hierarchy(build_ledger(sqlite_settings), KeyAlgorithm.SM2)
 
 
-def test_certificates_carry_the_sm2_oids(sm2_service: CAService, tmp_path: Path) -> None:
-    leaf = issue(sm2_service, "personal-signing", sm2_csr()).certificate_der
-    issuing, root = sm2_service.chain("issuing-ca")
-    assert sm2_service.get_authority("root-ca").key_algorithm == "sm2"
+def test_certificates_carry_the_sm2_oids(sm2_ledger: CertLedger, tmp_path: Path) -> None:
+    leaf = issue(sm2_ledger, "personal-signing", sm2_csr()).certificate_der
+    issuing, root = sm2_ledger.hierarchy.chain("issuing-ca")
+    assert sm2_ledger.hierarchy.get("root-ca").key_algorithm == "sm2"
     for der in (root, issuing, leaf):
         certificate = x509.Certificate.load(der)
         assert certificate["signature_algorithm"]["algorithm"].dotted == SM3_WITH_SM2_OID
@@ -166,10 +166,10 @@ def test_certificates_carry_the_sm2_oids(sm2_service: CAService, tmp_path: Path)
     assert "Signature Algorithm: SM2-with-SM3" in text and "ASN1 OID: SM2" in text
 
 
-def test_openssl_verifies_each_link_of_the_chain(sm2_service: CAService,
+def test_openssl_verifies_each_link_of_the_chain(sm2_ledger: CertLedger,
                                                  tmp_path: Path) -> None:
-    leaf = issue(sm2_service, "personal-signing", sm2_csr()).certificate_der
-    issuing, root = sm2_service.chain("issuing-ca")
+    leaf = issue(sm2_ledger, "personal-signing", sm2_csr()).certificate_der
+    issuing, root = sm2_ledger.hierarchy.chain("issuing-ca")
 
     for issuer_der, der, options in ((issuing, leaf, ("-purpose", "sslclient")),
                                      (root, issuing, ())):
@@ -194,10 +194,10 @@ def test_openssl_verifies_each_link_of_the_chain(sm2_service: CAService,
 
 @pytest.mark.parametrize("profile", sorted(SUBJECTS))
 def test_every_profile_issues_sm2_certificates_that_pass_pkilint(
-        sm2_service: CAService, profile: str, tmp_path: Path) -> None:
+        sm2_ledger: CertLedger, profile: str, tmp_path: Path) -> None:
     assert KeyAlgorithm.SM2 in PROFILES[profile].key_algorithms
-    leaf = issue(sm2_service, profile, sm2_csr()).certificate_der
-    issuing, root = sm2_service.chain("issuing-ca")
+    leaf = issue(sm2_ledger, profile, sm2_csr()).certificate_der
+    issuing, root = sm2_ledger.hierarchy.chain("issuing-ca")
 
     assert set(x509.Certificate.load(leaf).key_usage_value.native) == KEY_USAGE[profile]
     for der in (root, issuing, leaf):
@@ -215,29 +215,29 @@ def test_the_tolerated_findings_are_exactly_the_documented_ones() -> None:
     assert frozenset({"pkix.key_usage_value_prohibited_for_ec"}) == SM2_TOLERATED_FINDINGS
 
 
-def test_the_toleration_is_for_sm2_keys_only(sm2_service: CAService) -> None:
-    sm2_service.establish_hierarchy(ADMIN, algorithm=KeyAlgorithm.ECDSA_P256,
+def test_the_toleration_is_for_sm2_keys_only(sm2_ledger: CertLedger) -> None:
+    sm2_ledger.hierarchy.establish(ADMIN, algorithm=KeyAlgorithm.ECDSA_P256,
                                     root_name="ec-root-ca", issuing_name="ec-issuing-ca",
                                     organization="Test Org")
     # RSA and ECDSA keys, under an ECDSA CA and under an SM2 CA: nothing is tolerated. The
-    # service certifies keys of the CA's own hierarchy only (README, "Issuance policy"), so
-    # the mixed ones are made with the encoder itself, as the service would sign them.
+    # ledger certifies keys of the CA's own hierarchy only (README, "Issuance policy"), so
+    # the mixed ones are made with the encoder itself, as the ledger would sign them.
     def encoded(issuer: str, csr_text: str) -> bytes:
         request = check_request(csr_text)
         der, _ = issue_certificate(
-            sm2_service.issuer(issuer), profile=PROFILES["encryption"],
+            sm2_ledger.hierarchy.issuer(issuer), profile=PROFILES["encryption"],
             subject=SUBJECTS["encryption"], public_key_info=request.public_key_info,
             key_algorithm=request.key_algorithm, serial_number=new_serial_number(),
-            not_before=datetime.now(UTC), validity_days=30, urls=sm2_service.urls)
+            not_before=datetime.now(UTC), validity_days=30, urls=sm2_ledger.urls)
         return der
 
     for algorithm in (KeyAlgorithm.ECDSA_P256, KeyAlgorithm.RSA_2048):
-        for der in (issue(sm2_service, "encryption", make_csr(algorithm)[1],
+        for der in (issue(sm2_ledger, "encryption", make_csr(algorithm)[1],
                           issuer="ec-issuing-ca").certificate_der,
                     encoded("issuing-ca", make_csr(algorithm)[1])):
             assert tolerated_findings(der) == frozenset()
             assert pkilint_blocking(der) == set()
-    ec_issuing, ec_root = sm2_service.chain("ec-issuing-ca")
+    ec_issuing, ec_root = sm2_ledger.hierarchy.chain("ec-issuing-ca")
     assert tolerated_findings(ec_issuing) == tolerated_findings(ec_root) == frozenset()
     # An SM2 key under an ECDSA CA keeps its toleration: it is the key that counts.
     der = encoded("ec-issuing-ca", sm2_csr())
@@ -249,7 +249,7 @@ def test_the_toleration_is_for_sm2_keys_only(sm2_service: CAService) -> None:
     ecdsa_spki = keys.PublicKeyInfo.load(key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
     with pytest.raises(CertificateLintError, match="key_usage_value_prohibited_for_ec"):
-        issue_certificate(sm2_service.issuer("issuing-ca"), profile=PROFILES["encryption"],
+        issue_certificate(sm2_ledger.hierarchy.issuer("issuing-ca"), profile=PROFILES["encryption"],
                           subject=SUBJECTS["encryption"], public_key_info=ecdsa_spki,
                           key_algorithm=KeyAlgorithm.SM2, serial_number=new_serial_number(),
-                          not_before=datetime.now(UTC), validity_days=30, urls=sm2_service.urls)
+                          not_before=datetime.now(UTC), validity_days=30, urls=sm2_ledger.urls)

@@ -18,14 +18,13 @@ from asn1crypto import x509 as asn1_x509
 from asn1crypto.pem import armor
 
 from api.app import create_app
-from api.readmodels import EXTENSION
-from ca.applications.certificates import CAService
+from api.bootstrap import CertLedger
 from ca.encoding.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm
 from ca.encoding.lint import lint_crl, lint_ocsp_response
-from ca.encoding.ocsp_encoding import encode_cert_id, issuer_hashes
+from ca.encoding.ocsp_responses import encode_cert_id, issuer_hashes
 from domain.reasons import RevocationReason
 from tests.conftest import OFFICER, PORTAL
-from tests.e2e.conftest import service_settings_for
+from tests.crl_helpers import publish_crls
 from tests.ocsp_helpers import ocsp_request, single_statuses
 
 pytestmark = pytest.mark.interop
@@ -49,17 +48,15 @@ def _openssl_sm2_verifies(directory: Path, name: str, public_key: asn1_x509.Cert
 
 
 def test_sm2_crl_and_ocsp_from_the_endpoints_verify_with_openssl(
-        service: CAService, tmp_path: Path) -> None:
-    sm2 = service  # beside the fixture's ECDSA hierarchy, as a CA would run both
-    sm2.establish_hierarchy(OFFICER, algorithm=KeyAlgorithm.SM2, root_name="sm2-root-ca",
+        ledger: CertLedger, tmp_path: Path) -> None:
+    sm2 = ledger  # beside the fixture's ECDSA hierarchy, as a CA would run both
+    sm2.hierarchy.establish(OFFICER, algorithm=KeyAlgorithm.SM2, root_name="sm2-root-ca",
                             issuing_name="sm2-issuing-ca", organization="SM2 Test")
-    app = create_app({"SERVICE": sm2, "SETTINGS": service_settings_for(sm2), "TESTING": True})
+    app = create_app({"CERTLEDGER": sm2, "SETTINGS": sm2.settings, "TESTING": True})
     client = app.test_client()
     leaf_der = _issue_under(sm2, tmp_path)
-    issuing = asn1_x509.Certificate.load(sm2.get_authority("sm2-issuing-ca").certificate_der)
-    runner = app.extensions[EXTENSION].runner
-    while runner.catch_up():
-        pass
+    issuing = asn1_x509.Certificate.load(sm2.hierarchy.get("sm2-issuing-ca").certificate_der)
+    publish_crls(sm2)  # what the CRL processes of a server do
 
     crl_der = client.get("/crl/sm2-issuing-ca.crl").data
     crl = asn1_crl.CertificateList.load(crl_der)
@@ -90,16 +87,16 @@ def test_sm2_crl_and_ocsp_from_the_endpoints_verify_with_openssl(
     assert lint_ocsp_response(reply.data) == []
 
 
-def _issue_under(service: CAService, directory: Path) -> bytes:
+def _issue_under(ledger: CertLedger, directory: Path) -> bytes:
     _run(directory, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2",
          "-out", "leaf.key")
     _run(directory, "req", "-new", "-key", "leaf.key", "-sm3", "-sigopt", DIST_ID,
          "-subj", "/CN=ignored", "-out", "leaf.csr")
-    cid = service.apply(PORTAL, profile="personal-signing", issuer="sm2-issuing-ca",
-                        csr=(directory / "leaf.csr").read_text(),
-                        subject={"common_name": "赵六"})
-    service.approve(OFFICER, cid)
-    certificate = service.issue(OFFICER, cid)
-    service.revoke(OFFICER, cid, RevocationReason.KEY_COMPROMISE)
+    cid = ledger.certificates.apply(PORTAL, profile="personal-signing", issuer="sm2-issuing-ca",
+                                    csr=(directory / "leaf.csr").read_text(),
+                                    subject={"common_name": "赵六"})
+    ledger.certificates.approve(OFFICER, cid)
+    certificate = ledger.certificates.issue(OFFICER, cid)
+    ledger.certificates.revoke(OFFICER, cid, RevocationReason.KEY_COMPROMISE)
     assert certificate.certificate_der is not None
     return certificate.certificate_der

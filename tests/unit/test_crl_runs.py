@@ -10,11 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import projections.crl_store
-from ca.applications.crl_publisher import _ends, entries_digest, split_entries
-from ca.encoding.crl_encoding import encode_revoked_entry
+import projections.crl_entry_runs
+from ca.encoding.crl_encoding import crl_ends, encode_revoked_entry, entries_digest, split_entries
 from domain.reasons import RevocationReason
-from projections.crl_store import _Runs, entry_order
+from projections.crl_entry_runs import EntryRuns, entry_order
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SERIALS = st.integers(1, (1 << 159) - 1) | st.integers(1, 300)  # long and short DER serials
@@ -30,8 +29,8 @@ def _entry(serial: int, reason: RevocationReason = RevocationReason.SUPERSEDED) 
 def test_patched_runs_equal_the_sorted_entries(initial: list[int],
                                                changes: list[tuple[bool, int]]) -> None:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(projections.crl_store, "RUN", 3)  # small runs: splits happen
-        runs = _Runs(0, 0)
+        patch.setattr(projections.crl_entry_runs, "RUN", 3)  # small runs: splits happen
+        runs = EntryRuns(0, 0)
         expected = {serial: _entry(serial) for serial in initial}
         ordered = sorted(initial)
         for start in range(0, len(ordered), 3):
@@ -54,7 +53,7 @@ def test_patched_runs_equal_the_sorted_entries(initial: list[int],
         assert runs.firsts == [entry_order(run) for run in runs.runs]
         entries = [expected[s] for s in sorted(expected)]
         if len(entries) >= 4:
-            assert _ends(runs.runs, 2) == entries[:2] + entries[-2:]
+            assert crl_ends(runs.runs, 2) == entries[:2] + entries[-2:]
 
 
 def test_entries_digest_is_sha256_of_the_entries_in_order() -> None:

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from api.bootstrap import key_passphrase
+from api.settings import Settings
 from ca.encoding.algorithms import KeyAlgorithm
-from ca.keys.keystore import KeyStore, KeyStoreError, passphrase_from_environment
+from ca.keys.keystore import KeyStore, KeyStoreError
 
 PASSPHRASE = b"a long enough passphrase"
 
@@ -52,11 +54,18 @@ def test_a_relabelled_key_file_does_not_open(tmp_path: Path) -> None:
 
 
 def test_passphrase_comes_from_environment_or_file(tmp_path: Path) -> None:
-    assert passphrase_from_environment({"CERTLEDGER_KEY_PASSPHRASE": "x" * 20}) == b"x" * 20
+    def passphrase(**environment: str) -> bytes:
+        return key_passphrase(Settings.from_env({"CERTLEDGER_DATA_DIR": str(tmp_path / "d"),
+                                                 **environment}))
+
+    assert passphrase(CERTLEDGER_KEY_PASSPHRASE="x" * 20) == b"x" * 20
     (tmp_path / "pass").write_text("from a file passphrase\n")
-    assert passphrase_from_environment(
-        {"CERTLEDGER_KEY_PASSPHRASE_FILE": str(tmp_path / "pass")}) == b"from a file passphrase"
+    assert passphrase(CERTLEDGER_KEY_PASSPHRASE_FILE=str(tmp_path / "pass")) \
+        == b"from a file passphrase"
     with pytest.raises(KeyStoreError, match="no key passphrase"):
-        passphrase_from_environment({})
+        passphrase()
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "key-passphrase").write_text("the demo passphrase of make serve")
+    assert passphrase() == b"the demo passphrase of make serve"
     with pytest.raises(KeyStoreError):
         KeyStore(tmp_path, b"short")

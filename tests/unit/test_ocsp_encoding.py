@@ -13,20 +13,17 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ca.encoding import der
 from ca.encoding.certificate_encoding import key_identifier
-from ca.encoding.ocsp_encoding import (
+from ca.encoding.ocsp_requests import MAX_CERT_IDS, OCSPNonceError, OCSPRequestError, parse_request
+from ca.encoding.ocsp_responses import (
     GOOD,
-    MAX_CERT_IDS,
     UNKNOWN,
-    OCSPNonceError,
-    OCSPRequestError,
     ResponseStatus,
-    Revoked,
+    RevokedStatus,
     build_basic_response,
     encode_cert_id,
     encode_single_response,
     error_response,
     issuer_hashes,
-    parse_request,
 )
 from ca.encoding.signers import CryptographySigner
 from domain.reasons import RevocationReason
@@ -258,7 +255,7 @@ def test_good_response(pki):
                                     RevocationReason.CERTIFICATE_HOLD])
 def test_revoked_response(pki, reason):
     revoked_at = NOW - timedelta(hours=5)
-    response = ocsp.load_der_ocsp_response(_response(pki, Revoked(revoked_at, reason),
+    response = ocsp.load_der_ocsp_response(_response(pki, RevokedStatus(revoked_at, reason),
                                                      hash_name="sha256"))
     assert response.certificate_status is ocsp.OCSPCertStatus.REVOKED
     assert response.revocation_time_utc == revoked_at
@@ -281,7 +278,7 @@ def test_several_single_responses(pki):
     name_hash, key_hash = issuer_hashes(_der(pki["ca"]))["sha1"]
     singles = [encode_single_response(encode_cert_id("sha1", name_hash, key_hash, serial), status,
                                       NOW, None)
-               for serial, status in ((1, GOOD), (2, UNKNOWN), (3, Revoked(NOW)))]
+               for serial, status in ((1, GOOD), (2, UNKNOWN), (3, RevokedStatus(NOW)))]
     encoded = build_basic_response(pki["ca_signer"], None,
                                    key_identifier(pki["ca_signer"].public_key_info()),
                                    NOW, singles)
@@ -302,7 +299,7 @@ def test_bad_response_arguments(pki):
     with pytest.raises(ValueError):
         error_response(ResponseStatus.SUCCESSFUL)
     with pytest.raises(ValueError):
-        _response(pki, Revoked(NOW, RevocationReason.REMOVE_FROM_CRL))
+        _response(pki, RevokedStatus(NOW, RevocationReason.REMOVE_FROM_CRL))
     with pytest.raises(ValueError):
         _response(pki, GOOD, nonce=b"")
     with pytest.raises(ValueError):

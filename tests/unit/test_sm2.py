@@ -289,13 +289,16 @@ def test_invalid_public_keys_rejected_clearly() -> None:
 def test_backend_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sm2.backend_name() in sm2.available_backends()
     assert "gmssl" in sm2.available_backends()
-    monkeypatch.setenv(_backends.BACKEND_ENV, "gmssl")
-    assert _backends.default_backend() == "gmssl"
-    monkeypatch.setenv(_backends.BACKEND_ENV, "openssl")
+    assert _backends.choose_backend("gmssl") == "gmssl"
     with pytest.raises(RuntimeError, match="not an SM2 backend"):
-        _backends.default_backend()
-    monkeypatch.delenv(_backends.BACKEND_ENV)
-    assert _backends.default_backend() == sm2.available_backends()[0]
+        _backends.choose_backend("openssl")
+    assert _backends.choose_backend(None) == sm2.available_backends()[0]
+    before = sm2.backend_name()
+    try:
+        assert sm2.use_backend("gmssl") == "gmssl" == sm2.backend_name()
+        assert sm2.generate_signer().backend == "gmssl"
+    finally:
+        sm2.use_backend(before)
     with pytest.raises(ValueError, match="not available"):
         sm2.generate_signer(backend="nope")
 

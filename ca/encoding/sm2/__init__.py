@@ -21,7 +21,7 @@ from ca.encoding.algorithms import SM2_CURVE_OID, KeyAlgorithm, signature_algori
 from ca.encoding.signers import DEFAULT_SM2_ID
 
 from . import curve
-from ._backends import available_backends, default_backend, make_engine
+from ._backends import available_backends, choose_backend, make_engine
 from ._encoding import (
     decode_signature,
     encode_point,
@@ -38,18 +38,26 @@ __all__ = [
     "verify_spki",
     "validate_public_key_info",
     "backend_name",
+    "use_backend",
     "available_backends",
     "verify_digest",
 ]
 
 keys.NamedCurve.register("sm2p256v1", SM2_CURVE_OID, 32)
 
-_BACKEND = default_backend()
+_BACKEND = choose_backend()
 _Z_CACHE_SIZE = 16  # Z values kept per signer (one per signer ID)
 
 
 def backend_name() -> str:
     """The engine new signers use: "gmssl" or "gmssl-pyx"."""
+    return _BACKEND
+
+
+def use_backend(name: str | None) -> str:
+    """Make ``name`` (None: the fastest available) the engine new signers use."""
+    global _BACKEND
+    _BACKEND = choose_backend(name)
     return _BACKEND
 
 

@@ -13,7 +13,6 @@ construction; it returns ``r || s`` as hex, which we turn into integers.
 
 from __future__ import annotations
 
-import os
 import secrets
 from typing import Protocol
 
@@ -25,17 +24,15 @@ from ._encoding import decode_signature
 __all__ = [
     "GMSSL",
     "GMSSL_PYX",
-    "BACKEND_ENV",
     "Engine",
     "available_backends",
-    "default_backend",
+    "choose_backend",
     "make_engine",
     "gmssl_verify_digest",
 ]
 
 GMSSL = "gmssl"
 GMSSL_PYX = "gmssl-pyx"
-BACKEND_ENV = "CERTLEDGER_SM2_BACKEND"
 _MAX_TRIES = 64  # a retry needs a ~2^-255 event; more than a few means something is broken
 
 try:
@@ -93,16 +90,16 @@ def available_backends() -> tuple[str, ...]:
     return (GMSSL_PYX, GMSSL) if _pyx is not None else (GMSSL,)
 
 
-def default_backend() -> str:
-    """``$CERTLEDGER_SM2_BACKEND`` if set, else the fastest available engine."""
-    forced = os.environ.get(BACKEND_ENV, "").strip().lower()
+def choose_backend(forced: str | None = None) -> str:
+    """``forced`` (the operator's choice, from the settings) if given, else the fastest
+    available engine."""
+    forced = (forced or "").strip().lower()
     if not forced:
         return available_backends()[0]
     if forced not in (GMSSL, GMSSL_PYX):
-        raise RuntimeError(f"{BACKEND_ENV}={forced!r} is not an SM2 backend; "
-                           f"use {GMSSL!r} or {GMSSL_PYX!r}")
+        raise RuntimeError(f"{forced!r} is not an SM2 backend; use {GMSSL!r} or {GMSSL_PYX!r}")
     if forced not in available_backends():
-        raise RuntimeError(f"{BACKEND_ENV}={forced!r} but the gmssl-pyx package is not "
+        raise RuntimeError(f"SM2 backend {forced!r} is chosen but the gmssl-pyx package is not "
                            "installed (pip install 'certledger[sm2-fast]')")
     return forced
 

@@ -1,110 +1,52 @@
-"""The CRL read model as the publisher sees it (``ca.applications.crl_publisher.CrlSource``).
+"""Signed CRLs as stored, and the CRL read model as the publisher reads it.
 
-Snapshots are read in one read-only transaction (the tracked position and the rows
-agree). A CA's sorted entries are kept in memory between publications, as runs of
-pre-joined DER (ca.encoding.crl_encoding.build_crl takes runs as they are), keyed by the tracked
-position and the model's rebuild epoch; the next snapshot reads only the rows that
-changed after that position (an indexed query) and re-joins the runs they fall in, so
-publishing again after one more revocation does not read a million rows again.
+:class:`StoredCrls` is the publisher's ``CrlSource`` (ca/applications/crl_publisher.py):
+snapshots of a CA's entries are read in one read-only transaction (the tracked position
+and the rows agree), through the in-memory runs of ``crl_entry_runs``.
 
 Signed CRLs are kept, the latest per CA and kind, as metadata (``rm_crl_publications``)
 and pieces (``rm_crl_pieces``, ``rm_crl_blobs``): the head, the runs it was built from,
 the tail, each stored once by its SHA-256, so storing a re-publication writes the one
-run that changed. A GET is one small query (the bytes are cached here by CRL number);
-a publisher that starts takes the last full CRL's runs (when they come from the same
-rebuild epoch) and patches them with what changed since, instead of reading every row.
+run that changed. A GET is one small query (the bytes are cached here by CRL number).
+Stored CRLs are not part of the projection: a rebuild keeps them (the CRL numbers are
+events).
 """
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
-from ca.applications.crl_publisher import EntrySnapshot, Publication, revoked_span, split_entries
-from projections.crl import CRL_MODEL
+from ca.applications.crl_publisher import EntrySnapshot, Publication
+from ca.encoding.crl_encoding import revoked_span
+from domain.authority import CrlKind
+from projections.crl_entries import CRL_MODEL
+from projections.crl_entry_runs import (
+    CHANGED,
+    REMOVED,
+    RUN,
+    EntryRuns,
+    published_runs,
+)
 from projections.db import ReadModelDatabase
 
-__all__ = ["CrlStore", "entry_order", "RUN"]
+__all__ = ["StoredCrls"]
 
-_first = itemgetter(0)
-RUN = 1024  # entries per run in the cache (runs grow to 2 * RUN before they split)
-# two queries, each on its (issuer, position) index; one UNION ALL ... ORDER BY serial
-# would make SQLite walk the whole primary key instead
-_CHANGED = "SELECT serial, entry FROM rm_crl_entries WHERE issuer = ? AND changed_at > ?"
-_REMOVED = "SELECT serial, entry FROM rm_crl_removals WHERE issuer = ? AND removed_at > ?"
-_STORE_LOCK = 0x43524C53544F5245  # "CRLSTORE": PostgreSQL advisory lock of CrlStore.store
+_STORE_LOCK = 0x43524C53544F5245  # "CRLSTORE": PostgreSQL advisory lock of StoredCrls.store
 _PUBLICATION = ("crl_number, base_crl_number, this_update, next_update, log_position,"
                 " entry_count, entries_sha256")
 
 
-def entry_order(entry: bytes | memoryview, offset: int = 0) -> tuple[int, bytes]:
-    """Sort key of the DER revokedCertificates entry at ``offset``: its serial, numerically
-    (a positive DER INTEGER's content compares by length, then bytes)."""
-    first = entry[offset + 1]
-    start = offset + (2 if first < 0x80 else 2 + (first & 0x7F))
-    length = entry[start + 1]  # a serial is at most 21 octets: one length octet
-    return length, bytes(entry[start + 2:start + 2 + length])
-
-
-@dataclass
-class _Runs:
-    """A CA's entries in serial order, held as runs of up to 2 * RUN pre-joined entries:
-    a million entries are a thousand bytes objects (50 MB), not a million (90 MB and a
-    million Python objects), and a change re-joins one run."""
-
-    epoch: int
-    position: int
-    runs: list[bytes] = field(default_factory=list)
-    firsts: list[tuple[int, bytes]] = field(default_factory=list)  # first serial of each run
-    counts: list[int] = field(default_factory=list)
-
-    def append(self, entries: Sequence[Any]) -> None:
-        """Add a run of entries (bytes, or rows whose first column is one: as read)."""
-        first = entries[0] if isinstance(entries[0], bytes | memoryview) else entries[0][0]
-        self.runs.append(b"".join(map(_first, entries))
-                         if first is not entries[0] else b"".join(entries))
-        self.firsts.append(entry_order(first))
-        self.counts.append(len(entries))
-
-    def patch(self, changed: list[bytes], removed: list[bytes]) -> None:
-        opened: dict[int, list[bytes]] = {}
-        for entry, keep in [(e, True) for e in changed] + [(e, False) for e in removed]:
-            key = entry_order(entry)
-            index = max(bisect.bisect_right(self.firsts, key) - 1, 0)
-            if not self.runs:
-                if keep:
-                    self.append([entry])
-                continue
-            entries = opened.setdefault(index, split_entries(self.runs[index]))
-            at = bisect.bisect_left(entries, key, key=entry_order)
-            found = at < len(entries) and entry_order(entries[at]) == key
-            if keep and found:
-                entries[at] = entry
-            elif keep:
-                entries.insert(at, entry)
-            elif found:
-                del entries[at]
-        for index in sorted(opened, reverse=True):  # from the end: indexes stay valid
-            entries = opened[index]
-            pieces = [entries[i:i + RUN] for i in range(0, len(entries), RUN)] \
-                if len(entries) > 2 * RUN else ([entries] if entries else [])
-            self.runs[index:index + 1] = [b"".join(p) for p in pieces]
-            self.firsts[index:index + 1] = [entry_order(p[0]) for p in pieces]
-            self.counts[index:index + 1] = [len(p) for p in pieces]
-
-
-class CrlStore:
+class StoredCrls:
     def __init__(self, database: ReadModelDatabase, *, cache: bool = True) -> None:
         self.database = database
         self.cache = cache
         self._lock = threading.Lock()
-        self._entries: dict[str, _Runs] = {}
+        self._entries: dict[str, EntryRuns] = {}
         self._ders: dict[tuple[str, str], tuple[int, bytes]] = {}
         self._hashed: dict[tuple[str, str], dict[int, tuple[bytes, str]]] = {}
 
@@ -119,15 +61,15 @@ class CrlStore:
             position, epoch = (int(tracked[0][0]), int(tracked[0][1])) if tracked else (0, 0)
             cached = self._entries.get(issuer)
             if cached and cached.epoch == epoch and cached.position <= position:
-                changed = tx.query(_CHANGED, (issuer, cached.position))
-                removed = tx.query(_REMOVED, (issuer, cached.position))
+                changed = tx.query(CHANGED, (issuer, cached.position))
+                removed = tx.query(REMOVED, (issuer, cached.position))
                 cached.patch([bytes(row[1]) for row in changed],
                              [bytes(row[1]) for row in removed])
                 cached.position = position
             else:
-                cached = _published_runs(tx, issuer, epoch, position)
+                cached = published_runs(tx, issuer, epoch, position)
                 if cached is None:
-                    cached = _Runs(epoch, position)
+                    cached = EntryRuns(epoch, position)
                     for chunk in tx.iterate("SELECT entry FROM rm_crl_entries WHERE issuer = ?"
                                             " ORDER BY serial", (issuer,), 16 * RUN):
                         for start in range(0, len(chunk), RUN):
@@ -138,8 +80,8 @@ class CrlStore:
                 self._entries.pop(issuer, None)
             changes: list[bytes] = []
             if changes_since is not None:
-                rows = tx.query(_CHANGED, (issuer, changes_since)) \
-                    + tx.query(_REMOVED, (issuer, changes_since))
+                rows = tx.query(CHANGED, (issuer, changes_since)) \
+                    + tx.query(REMOVED, (issuer, changes_since))
                 changes = [bytes(entry) for _, entry in sorted(rows, key=lambda row: row[0])]
             return EntrySnapshot(position, list(cached.runs), sum(cached.counts), changes,
                                  list(cached.counts), epoch)
@@ -161,11 +103,12 @@ class CrlStore:
         return min(positions) if positions else None
 
     def latest(self, issuer: str, kind: str, *, with_der: bool = True) -> Publication | None:
+        kind = _kind(kind)
         rows = self.database.query(f"SELECT {_PUBLICATION} FROM rm_crl_publications"
                                    " WHERE issuer = ? AND kind = ?", (issuer, kind))
         if not rows:
             return None
-        publication = _publication(issuer, kind, rows[0])
+        publication = _publication(issuer, CrlKind(kind), rows[0])
         if not with_der:
             return publication
         cached = self._ders.get((issuer, kind))
@@ -173,7 +116,7 @@ class CrlStore:
             with self.database.snapshot() as tx:  # the row and its pieces, as one
                 rows = tx.query(f"SELECT {_PUBLICATION} FROM rm_crl_publications"
                                 " WHERE issuer = ? AND kind = ?", (issuer, kind))
-                publication = _publication(issuer, kind, rows[0])
+                publication = _publication(issuer, CrlKind(kind), rows[0])
                 pieces = tx.query("SELECT b.data FROM rm_crl_pieces p JOIN rm_crl_blobs b"
                                   " ON b.digest = p.digest WHERE p.issuer = ? AND p.kind = ?"
                                   " ORDER BY p.seq", (issuer, kind))
@@ -198,24 +141,25 @@ class CrlStore:
             if self.database.dialect == "postgres":
                 tx.query("SELECT pg_advisory_xact_lock(?)", (_STORE_LOCK,))
             for p in publications:
+                kind = _kind(p.kind)
                 current = tx.query("SELECT crl_number FROM rm_crl_publications"
-                                   " WHERE issuer = ? AND kind = ?", (p.issuer, p.kind))
+                                   " WHERE issuer = ? AND kind = ?", (p.issuer, kind))
                 if current and int(current[0][0]) >= p.crl_number:
                     continue
                 pieces, counts = _pieces(p)
-                digests = self._digests((p.issuer, p.kind), pieces)
+                digests = self._digests((p.issuer, kind), pieces)
                 known = {row[0] for row in tx.query(
                     "SELECT digest FROM rm_crl_pieces WHERE issuer = ? AND kind = ?",
-                    (p.issuer, p.kind))}
+                    (p.issuer, kind))}
                 tx.executemany("INSERT INTO rm_crl_blobs (digest, data) VALUES (?, ?)"
                                " ON CONFLICT (digest) DO NOTHING",
                                [(d, piece) for d, piece in zip(digests, pieces, strict=True)
                                 if d not in known])
                 tx.execute("DELETE FROM rm_crl_pieces WHERE issuer = ? AND kind = ?",
-                           (p.issuer, p.kind))
+                           (p.issuer, kind))
                 tx.executemany("INSERT INTO rm_crl_pieces (issuer, kind, seq, digest, entries)"
                                " VALUES (?, ?, ?, ?, ?)",
-                               [(p.issuer, p.kind, seq, d, n)
+                               [(p.issuer, kind, seq, d, n)
                                 for seq, (d, n) in enumerate(zip(digests, counts, strict=True))])
                 tx.execute(
                     f"INSERT INTO rm_crl_publications (issuer, kind, {_PUBLICATION},"
@@ -226,7 +170,7 @@ class CrlStore:
                     " log_position = excluded.log_position, entry_count = excluded.entry_count,"
                     " entries_sha256 = excluded.entries_sha256,"
                     " der_length = excluded.der_length, epoch = excluded.epoch",
-                    (p.issuer, p.kind, p.crl_number, p.base_crl_number,
+                    (p.issuer, kind, p.crl_number, p.base_crl_number,
                      p.this_update.isoformat(), p.next_update.isoformat(), p.log_position,
                      p.entry_count, p.entries_sha256, len(p.der or b""), p.epoch))
             tx.execute("DELETE FROM rm_crl_blobs WHERE digest NOT IN"
@@ -251,32 +195,6 @@ class CrlStore:
             return digests
 
 
-def _published_runs(tx: Any, issuer: str, epoch: int, position: int) -> _Runs | None:
-    """The runs of the CA's last stored full CRL, as of its log position, if they come
-    from this epoch of the read model (None: read every entry instead). Reading ~1000
-    pieces is much faster than reading a million rows."""
-    rows = tx.query("SELECT log_position, epoch FROM rm_crl_publications"
-                    " WHERE issuer = ? AND kind = 'full'", (issuer,))
-    if not rows or int(rows[0][1]) != epoch or int(rows[0][0]) > position:
-        return None
-    pieces = tx.query("SELECT p.entries, b.data FROM rm_crl_pieces p JOIN rm_crl_blobs b"
-                      " ON b.digest = p.digest WHERE p.issuer = ? AND p.kind = 'full'"
-                      " ORDER BY p.seq", (issuer,))
-    if any(int(count) < 0 for count, _ in pieces):
-        return None
-    runs = _Runs(epoch, int(rows[0][0]))
-    for count, data in pieces[1:-1]:
-        if count:
-            runs.runs.append(bytes(data))
-            runs.firsts.append(entry_order(runs.runs[-1]))
-            runs.counts.append(int(count))
-    changed = tx.query(_CHANGED, (issuer, runs.position))
-    removed = tx.query(_REMOVED, (issuer, runs.position))
-    runs.patch([bytes(row[1]) for row in changed], [bytes(row[1]) for row in removed])
-    runs.position = position
-    return runs
-
-
 def _pieces(publication: Publication) -> tuple[list[bytes], list[int]]:
     """The CRL's bytes cut around its revokedCertificates contents: head, the runs it was
     built from, tail; and the number of entries in each piece (-1: not known)."""
@@ -294,7 +212,12 @@ def _pieces(publication: Publication) -> tuple[list[bytes], list[int]]:
             [0, *(count for _, count in pairs), 0])
 
 
-def _publication(issuer: str, kind: str, row: tuple[Any, ...]) -> Publication:
+def _kind(kind: str) -> str:
+    """A CRL kind as stored: its plain text (psycopg would write an enum by its name)."""
+    return CrlKind(kind).value
+
+
+def _publication(issuer: str, kind: CrlKind, row: tuple[Any, ...]) -> Publication:
     number, base, this_update, next_update, position, count, digest = row
     return Publication(issuer=issuer, kind=kind, crl_number=int(number),
                        base_crl_number=None if base is None else int(base),

@@ -18,8 +18,6 @@ rebuild from zero gives the same rows, byte for byte.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +33,6 @@ __all__ = ["CrlReadModel", "serial_text", "CRL_MODEL"]
 log = logging.getLogger("certledger.crl")
 
 CRL_MODEL = "crl"
-Listener = Callable[[set[str]], None]
 
 
 def serial_text(serial_number: int) -> str:
@@ -68,15 +65,6 @@ class CrlReadModel(ReadModel):
     name = CRL_MODEL
     tables = ("rm_crl_entries", "rm_crl_removals", "rm_crl_certificates", "rm_crl_authorities")
     topics = frozenset(event.TOPIC for event in _TOPICS)  # type: ignore[attr-defined]
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._changed: set[str] = set()
-        self._listeners: list[Listener] = []
-
-    def listen(self, listener: Listener) -> None:
-        """Call ``listener`` with the CAs whose entries changed, after each commit."""
-        self._listeners.append(listener)
 
     # ---- inside the runner's transaction --------------------------------------------------
 
@@ -126,18 +114,3 @@ class CrlReadModel(ReadModel):
                                        _time(when), _time(invalid), entry, position))
             tx.execute("DELETE FROM rm_crl_removals WHERE issuer = ? AND serial = ?",
                        (issuer, serial))
-        with self._lock:
-            self._changed.add(issuer)
-
-    # ---- after the transaction ------------------------------------------------------------
-
-    def after_commit(self) -> None:
-        with self._lock:
-            changed, self._changed = self._changed, set()
-        if changed:
-            for listener in self._listeners:
-                listener(set(changed))
-
-    def after_rollback(self) -> None:
-        with self._lock:
-            self._changed = set()

@@ -1,7 +1,7 @@
 """Key files against the log: every key the store holds should be named by an event, and
 every key an event names should be in the store (``certledger keys check``).
 
-A key no event names was made for a certification whose save failed (ca/responder.py
+A key no event names was made for a certification whose save failed (ca/applications/responders.py
 removes those; a crash in between can still leave one, and a certification in progress
 shows as one for a moment). A key named but missing is a CA or responder that cannot sign.
 """
@@ -12,9 +12,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.application import Application
-
-from ca.applications.event_log import events_with_topics
+from ca.applications.event_log import EventLog
 from ca.keys.keystore import KeyStore
 from domain.authority import CertificateAuthority
 from domain.responder import OcspResponder
@@ -44,10 +42,10 @@ def key_events() -> list[type[Any]]:
     return found
 
 
-def check_keys(app: Application, keystore: KeyStore) -> KeyCheck:
+def check_keys(log: EventLog, keystore: KeyStore) -> KeyCheck:
     owners: dict[Any, str] = {}
     referenced: dict[str, str] = {}
-    for event in events_with_topics(app, [cls.TOPIC for cls in key_events()]):
+    for _, event in log.read(topics=[cls.TOPIC for cls in key_events()]):
         if isinstance(event, CertificateAuthority.Established):
             owners[event.originator_id] = f"CA {event.name}"
         elif isinstance(event, OcspResponder.Certified):

@@ -32,19 +32,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ca.encoding.ocsp_encoding import (
+from ca.applications.responders import ResponderSource
+from ca.encoding.ocsp_requests import OCSPRequestError, parse_request
+from ca.encoding.ocsp_responses import (
     UNKNOWN,
     CertStatus,
-    OCSPRequestError,
     ResponseStatus,
     encode_cert_id,
     encode_single_response,
     error_response,
     issuer_hashes,
-    parse_request,
 )
+from ca.processes.ocsp_signing import HASH_NAMES, OcspSettings
 from projections.db import ReadModelDatabase
-from projections.ocsp import HASH_NAMES, OcspSettings, ResponderSource, row_status
+from projections.ocsp_status import row_status
 
 __all__ = ["OcspAnswers", "Answer", "CacheInfo"]
 

@@ -1,0 +1,1 @@
+"""The ``certledger`` subcommands, one module per group; ``api/cli.py`` dispatches."""

@@ -1,0 +1,88 @@
+"""The read side of one process: the read-model store, the runner that fills it, and the
+processes that react to what it holds (CRL publishing, OCSP signing, responders).
+
+Built by the composition root (api/bootstrap.py). :meth:`ReadSide.start` runs the
+follower thread and the processes in this process; whether a process runs them is the
+operator's choice (``CERTLEDGER_PROJECTIONS``): every process may, since every batch is
+applied once and every process derives its work from stored state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ca.applications.crl_publisher import CrlPublisher, CrlUnavailable
+from ca.processes.host import ProcessHost
+from ca.processes.ocsp_signing import OcspSigning
+from projections.authorities import AUTHORITIES_MODEL, Authorities
+from projections.crl_entries import CRL_MODEL
+from projections.db import ReadModelDatabase
+from projections.following import Follower
+from projections.ocsp_responses import OcspResponseStore
+from projections.ocsp_status import OCSP_MODEL
+from projections.runner import ProjectionRunner
+from projections.stored_crls import StoredCrls
+
+__all__ = ["ReadSide", "crl_sync"]
+
+log = logging.getLogger("certledger.projections")
+
+
+@dataclass
+class ReadSide:
+    database: ReadModelDatabase
+    runner: ProjectionRunner
+    follower: Follower
+    authorities: Authorities
+    crls: StoredCrls
+    publisher: CrlPublisher
+    ocsp_rows: OcspResponseStore
+    ocsp_signing: OcspSigning
+    processes: ProcessHost
+
+    def wake_processes(self, model: str) -> None:
+        """After the runner committed events of ``model``: the processes that follow it
+        look sooner than their next round (their work is read from stored state)."""
+        if model == CRL_MODEL:
+            self.processes.wake("crl-catch-up", after=self.publisher.settings.delay)
+        elif model == OCSP_MODEL:
+            self.processes.wake("ocsp-signing")
+        elif model == AUTHORITIES_MODEL:
+            self.processes.wake("ocsp-responders")
+            self.processes.wake("crl-base")
+
+    def start(self) -> None:
+        """The follower thread and the processes, in this process."""
+        self.follower.start()
+        self.processes.start()
+        log.info("projection runner and processes started in this process")
+
+    def stop(self) -> None:
+        self.processes.stop()
+        self.follower.stop()
+
+    def close(self) -> None:
+        self.stop()
+        self.database.close()
+
+
+def crl_sync(runner: ProjectionRunner, follower: Follower,
+             timeout: float) -> Callable[[], None]:
+    """Bring the CRL read model up to the log's current head before a publication:
+    wait for the follower if it runs here, else catch up here (safe whoever else runs
+    one). CrlUnavailable if it cannot, rather than sign an outdated state."""
+
+    def sync() -> None:
+        head = runner.head()
+        if follower.running:
+            reached = runner.wait_for(head, timeout, names=[CRL_MODEL])
+        else:  # only the CRL model: another model's trouble must not hold CRLs back
+            runner.catch_up(names=[CRL_MODEL])
+            reached = runner.positions([CRL_MODEL])[CRL_MODEL] >= head
+        if not reached:
+            raise CrlUnavailable("the CRL read model is behind the event log; try again",
+                                 code="read_model_behind")
+
+    return sync

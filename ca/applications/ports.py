@@ -1,0 +1,91 @@
+"""The narrow interfaces the applications and processes depend on (and the clock).
+
+Each consumer names only what it uses; the composition root (api/bootstrap.py) hands
+it the object that provides it. Read models live in ``projections/``, which ``ca/``
+never imports: what a process needs from them is declared here and implemented there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from ca.encoding.ocsp_responses import CertStatus
+from ca.policy.issuance import Issuer, IssuerInfo
+from domain.authority import CertificateAuthority
+
+__all__ = ["Clock", "utc_now", "IssuerSource", "AuthorityNames", "StatusRow", "SignedResponses",
+           "OcspRowStore"]
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IssuerSource(Protocol):
+    """What issuing needs to know about CAs (implemented by ``Hierarchy``)."""
+
+    def authority(self, name: str) -> CertificateAuthority:
+        """The CA as established (policy, certificate); NotFound if there is none."""
+        ...
+
+    def issuer(self, name: str) -> Issuer:
+        """The CA able to sign (its key opened from the key store)."""
+        ...
+
+    def issuer_info(self, name: str) -> IssuerInfo:
+        """The CA's public data, no key opened."""
+        ...
+
+
+class AuthorityNames(Protocol):
+    """Which CAs exist (implemented by the authorities read model)."""
+
+    def names(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """One certificate's status as the OCSP read model holds it, to be signed."""
+
+    issuer: str
+    serial_number: int
+    status: CertStatus
+    changed_position: int  # the event that set the status: a signature is for this one
+    issuer_certificate_der: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SignedResponses:
+    """The pre-signed responses of one row: for its SHA-1 and its SHA-256 CertID."""
+
+    row: StatusRow
+    sha1: bytes
+    sha256: bytes
+    this_update: int  # Unix seconds
+    next_update: int
+
+
+class OcspRowStore(Protocol):
+    """The OCSP status rows a signing process signs, and where the signatures go
+    (implemented by ``projections.ocsp_responses.OcspResponseStore``)."""
+
+    def pending(self, issuers: Sequence[str], limit: int) -> list[StatusRow]:
+        """Rows of ``issuers`` whose status changed since they were last signed."""
+        ...
+
+    def due(self, issuers: Sequence[str], before: int, limit: int) -> list[StatusRow]:
+        """Rows of ``issuers`` whose responses expire before ``before`` (Unix seconds)."""
+        ...
+
+    def issuers(self) -> list[str]:
+        """The CAs that have status rows."""
+        ...
+
+    def save(self, signed: Sequence[SignedResponses]) -> None:
+        """Store the responses of rows whose status is still the one they were signed for."""
+        ...
