@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from tests.connection_budget import APP_NAME, ConnectionSampler
+from tests.connection_budget import APP_NAME, ConnectionSampler, over_budget
 
 os.environ["PGAPPNAME"] = APP_NAME  # before anything connects: the budget counts by this name
 # the commands and servers tests run (in this process or as children) keep few connections
@@ -61,7 +61,7 @@ def postgres_schema() -> Iterator[str]:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def test_settings(data_dir: Path, database_url: str | None = None) -> Settings:
+def make_settings(data_dir: Path, database_url: str | None = None) -> Settings:
     """Settings as the tests use them: small connection pools (the suite's budget)."""
     return Settings(data_dir=data_dir, database_url=database_url,
                     public_base_url="http://127.0.0.1:8080", default_issuer="issuing-ca",
@@ -80,7 +80,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     if request.param == "postgres":
         url = f"{POSTGRES_URL}?schema={request.getfixturevalue('postgres_schema')}"
     try:
-        yield test_settings(tmp_path, url)
+        yield make_settings(tmp_path, url)
     finally:
         close_ledgers()
 
@@ -88,7 +88,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Iterator[Settings]:
     try:
-        yield test_settings(tmp_path)
+        yield make_settings(tmp_path)
     finally:
         close_ledgers()
 
@@ -150,3 +150,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             f"(budget {CONNECTION_BUDGET}), during {_sampler.peak_test or '-'}")
     if reporter is not None:
         reporter.write_line(line)
+    problem = over_budget(_sampler, CONNECTION_BUDGET)
+    if problem is not None:  # the suite fails: a server shared with others ran out before
+        if reporter is not None:
+            reporter.write_line(f"FAILED: {problem}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -14,7 +14,7 @@ import time
 
 import psycopg
 
-__all__ = ["APP_NAME", "ConnectionSampler"]
+__all__ = ["APP_NAME", "ConnectionSampler", "over_budget"]
 
 APP_NAME = "certledger-tests"
 
@@ -60,3 +60,12 @@ class ConnectionSampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+
+
+def over_budget(sampler: ConnectionSampler, budget: int) -> str | None:
+    """A message when ``sampler`` saw more than ``budget`` connections at once, else None."""
+    if sampler.peak <= budget:
+        return None
+    return (f"the test suite held {sampler.peak} PostgreSQL connections at once (during "
+            f"{sampler.peak_test or 'set-up'}); the budget is {budget}: close what tests "
+            "open, or use smaller pools")

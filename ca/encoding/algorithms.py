@@ -15,12 +15,14 @@ __all__ = [
     "SM2_CURVE_OID",
     "SM3_WITH_SM2_OID",
     "SM3_OID",
+    "DEFAULT_SM2_ID",
     "signature_algorithm_identifier",
 ]
 
 SM2_CURVE_OID = "1.2.156.10197.1.301"
 SM3_WITH_SM2_OID = "1.2.156.10197.1.501"
 SM3_OID = "1.2.156.10197.1.401"
+DEFAULT_SM2_ID = b"1234567812345678"  # GM/T 0009-2012 default signer ID
 
 
 class KeyAlgorithm(enum.Enum):

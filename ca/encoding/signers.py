@@ -15,7 +15,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from ca.encoding.algorithms import SM3_WITH_SM2_OID, KeyAlgorithm, signature_algorithm_identifier
+from ca.encoding.algorithms import (
+    DEFAULT_SM2_ID,
+    SM3_WITH_SM2_OID,
+    KeyAlgorithm,
+    signature_algorithm_identifier,
+)
 
 __all__ = [
     "Signer",
@@ -27,7 +32,6 @@ __all__ = [
     "DEFAULT_SM2_ID",
 ]
 
-DEFAULT_SM2_ID = b"1234567812345678"  # GM/T 0009-2012 default signer ID
 
 _HASHES: dict[str, hashes.HashAlgorithm] = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
                                              "sha512": hashes.SHA512(), "sha1": hashes.SHA1()}

@@ -17,8 +17,12 @@ import secrets
 
 from asn1crypto import algos, keys
 
-from ca.encoding.algorithms import SM2_CURVE_OID, KeyAlgorithm, signature_algorithm_identifier
-from ca.encoding.signers import DEFAULT_SM2_ID
+from ca.encoding.algorithms import (
+    DEFAULT_SM2_ID,
+    SM2_CURVE_OID,
+    KeyAlgorithm,
+    signature_algorithm_identifier,
+)
 
 from . import curve
 from ._backends import available_backends, choose_backend, make_engine
