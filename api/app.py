@@ -23,7 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     tests pass) and ``SETTINGS``; without them both come from the environment.
     ``RUN_PROCESSES`` (default: the setting, off for ``TESTING`` apps) starts the
     projection runner and the processes in this process."""
-    from api import crl, ocsp, public, ra
+    from api import crl_endpoints, ocsp_endpoints, public, ra
     from api.bootstrap import bootstrap
 
     install_log_escaping()  # request data in log lines cannot start a line of its own
@@ -39,8 +39,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(ra.blueprint)
     app.register_blueprint(public.blueprint)
-    app.register_blueprint(ocsp.blueprint)
-    app.register_blueprint(crl.blueprint)
+    app.register_blueprint(ocsp_endpoints.blueprint)
+    app.register_blueprint(crl_endpoints.blueprint)
     read = ledger.read  # the read-model store, migrated
     run = app.config.get("RUN_PROCESSES")
     if run is None:

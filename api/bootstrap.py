@@ -33,10 +33,10 @@ from projections.authorities import Authorities
 from projections.db import ReadModelDatabase, open_read_model_database
 from projections.following import Follower
 from projections.migrate import migrate
-from projections.ocsp_responses import OcspResponseStore
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
+from projections.stored_ocsp_responses import OcspResponseStore
 
 __all__ = ["CertLedger", "bootstrap", "key_passphrase", "key_store"]
 

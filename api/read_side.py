@@ -20,10 +20,10 @@ from projections.authorities import AUTHORITIES_MODEL, Authorities
 from projections.crl_entries import CRL_MODEL
 from projections.db import ReadModelDatabase
 from projections.following import Follower
-from projections.ocsp_responses import OcspResponseStore
 from projections.ocsp_status import OCSP_MODEL
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
+from projections.stored_ocsp_responses import OcspResponseStore
 
 __all__ = ["ReadSide", "crl_sync"]
 

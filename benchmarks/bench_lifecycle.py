@@ -72,10 +72,14 @@ def _database(backend: str, data_dir: Path) -> tuple[str | None, Any]:
 
 def _lifecycles(settings: Settings, csr: str, count: int) -> None:
     ledger = _service(settings)
-    for _ in range(count):
-        cid = ledger.certificates.apply(OFFICER, profile="tls-server", csr=csr, subject=SUBJECT)
-        ledger.certificates.approve(OFFICER, cid)
-        ledger.certificates.issue(OFFICER, cid)
+    try:
+        for _ in range(count):
+            cid = ledger.certificates.apply(OFFICER, profile="tls-server", csr=csr,
+                                            subject=SUBJECT)
+            ledger.certificates.approve(OFFICER, cid)
+            ledger.certificates.issue(OFFICER, cid)
+    finally:
+        ledger.close()
 
 
 def bench_service(backend: str, algorithm: KeyAlgorithm, count: int, processes: int) -> float:
@@ -83,9 +87,11 @@ def bench_service(backend: str, algorithm: KeyAlgorithm, count: int, processes: 
     database_url, drop = _database(backend, data_dir)
     try:
         settings = _settings(data_dir, database_url)
-        _service(settings).establish_hierarchy(
+        ledger = _service(settings)
+        ledger.hierarchy.establish(
             OFFICER, algorithm=algorithm, root_name="root-ca", issuing_name="issuing-ca",
             organization="Bench")
+        ledger.close()
         csr = make_csr(algorithm)[1]
         _lifecycles(settings, csr, 5)  # warm up: imports, validators, key unsealing
         per_process = count // processes

@@ -49,10 +49,6 @@ from api.settings import Settings  # noqa: E402
 from ca.keys.keystore import KeyStore  # noqa: E402
 from domain.actors import Actor, Role  # noqa: E402
 from domain.reasons import RevocationReason  # noqa: E402
-from projections.db import open_read_model_database  # noqa: E402
-from projections.migrate import migrate  # noqa: E402
-from projections.registry import read_models  # noqa: E402
-from projections.runner import ProjectionRunner  # noqa: E402
 from tests.helpers import make_csr  # noqa: E402
 from tests.ocsp_helpers import ocsp_request  # noqa: E402
 
@@ -118,16 +114,22 @@ class Pki:
         self.ledger = bootstrap(self.settings, keys=keystore)
         self.ledger.hierarchy.establish(ADMIN, algorithm=_algorithm(), root_name="root-ca",
                                          issuing_name="issuing-ca", organization="Bench Org")
-        self.database = open_read_model_database(database_url, directory)
-        migrate(self.database)
-        self.runner = ProjectionRunner(self.ledger, self.database,
-                                       read_models(self.ledger, self.database))
+        self.read = self.ledger.read
+        self.database = self.read.database
+        self.runner = self.read.runner
         self.certificates = [self.issue(index) for index in range(count)]
         for certificate in self.certificates[::5]:
             self.ledger.certificates.revoke(OFFICER, certificate.id,
                                             RevocationReason.KEY_COMPROMISE)
-        while self.runner.catch_up():
-            pass
+        self.settle()
+
+    def settle(self) -> None:
+        """What the processes of a server do: project, certify the responder, sign."""
+        for process in self.read.processes.processes.values():
+            self.runner.catch_up()
+            process.run()
+        self.runner.catch_up()
+        self.read.ocsp_signing.run()
 
     def issue(self, index: int) -> Any:
         _, csr = make_csr(_algorithm(), common_name=f"bench {index}")
@@ -300,7 +302,7 @@ def _peer_files(pki: Pki, directory: Path) -> dict[str, Path]:
 def latency(pki: Pki, samples: int) -> tuple[float, float]:
     """Milliseconds from a committed revocation to our server answering "revoked"."""
     targets = [pki.issue(1000 + index) for index in range(samples)]
-    pki.runner.start()
+    pki.read.start()
     process, port = pki.serve(1)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     timings = []
@@ -324,7 +326,7 @@ def latency(pki: Pki, samples: int) -> tuple[float, float]:
     finally:
         connection.close()
         _stop(process)
-        pki.runner.stop()
+        pki.read.stop()
     timings.sort()
     return statistics.median(timings), timings[min(len(timings) - 1,
                                                    int(len(timings) * 0.99))]

@@ -8,7 +8,7 @@ rebuild from zero gives the same statuses, revocation times, reasons and positio
 A status change also empties the row's stored responses (``next_update = 0``: they
 answer for a status the certificate no longer has). Signing them again is the OCSP
 signing process's work (ca/processes/ocsp_signing.py, through
-projections/ocsp_responses.py), never this projection's.
+projections/stored_ocsp_responses.py), never this projection's.
 
 Every write bumps ``rm_ocsp_counter`` and stamps the rows it touched with the new
 value, so an OCSP server that remembers the highest ``seq`` it has loaded picks up

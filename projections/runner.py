@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ca.applications.event_log import EventLog
 from projections.base import ReadModel
 from projections.db import ReadModelDatabase, Transaction
 
@@ -42,9 +43,9 @@ class Gap(Exception):
 
 
 class ProjectionRunner:
-    """Runs read models over the log of ``app`` (an eventsourcing Application)."""
+    """Runs read models over the event log ``app``."""
 
-    def __init__(self, app: Any, database: ReadModelDatabase, models: Sequence[ReadModel], *,
+    def __init__(self, app: EventLog, database: ReadModelDatabase, models: Sequence[ReadModel], *,
                  batch_size: int = 500, poll_interval: float = 0.1) -> None:
         names = [model.name for model in models]
         if len(set(names)) != len(names):

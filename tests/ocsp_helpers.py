@@ -20,8 +20,8 @@ from ca.processes.ocsp_signing import OcspSettings, OcspSigning
 from ca.processes.responder_rotation import ResponderRotation
 from domain.certificate import Certificate
 from projections.db import ReadModelDatabase
-from projections.ocsp_responses import OcspResponseStore
 from projections.runner import ProjectionRunner
+from projections.stored_ocsp_responses import OcspResponseStore
 from tests.conftest import OFFICER, PORTAL
 from tests.helpers import make_csr
 

@@ -9,14 +9,14 @@ import secrets
 import sys
 from typing import Any
 
-from api.commands.common import open_ledger, operator
+from api.commands.common import Subcommands, open_ledger, operator
 from api.settings import Settings
 from api.text import printable
 
 __all__ = ["add_parsers", "COMMANDS"]
 
 
-def add_parsers(commands: Any, settings: Settings) -> None:
+def add_parsers(commands: Subcommands, settings: Settings) -> None:
     init = commands.add_parser("init", help="create a root CA and an issuing CA")
     init.add_argument("--algorithm", default="ecdsa-p256",
                       help="rsa-2048|rsa-3072|rsa-4096|ecdsa-p256|ecdsa-p384|ed25519|sm2")

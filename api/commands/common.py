@@ -3,16 +3,20 @@ progress bar for long replays."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TextIO, TypeAlias
 
 from api.bootstrap import CertLedger, bootstrap
 from api.settings import Settings
 from domain.actors import Actor, Role
 
-__all__ = ["open_ledger", "operator", "text_progress"]
+__all__ = ["Subcommands", "open_ledger", "operator", "text_progress"]
+
+# what argparse hands each group to add its commands to
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def open_ledger(settings: Settings) -> CertLedger:

@@ -18,16 +18,16 @@ import os
 import signal
 import sys
 import time
-from typing import Any
 
-from api.commands.common import open_ledger, operator
+from api.bootstrap import CertLedger
+from api.commands.common import Subcommands, open_ledger, operator
 from api.settings import Settings
 from api.text import printable
 
 __all__ = ["add_parsers", "COMMANDS"]
 
 
-def add_parsers(commands: Any, settings: Settings) -> None:
+def add_parsers(commands: Subcommands, settings: Settings) -> None:
     ocsp = commands.add_parser("ocsp", help="the OCSP responder")
     sub = ocsp.add_subparsers(dest="ocsp_command", required=True)
     serve = sub.add_parser("serve", help="the standalone OCSP server (pre-signed responses)")
@@ -120,7 +120,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             ledger.close()
 
 
-def _upkeep(ledger: Any) -> None:
+def _upkeep(ledger: CertLedger) -> None:
     """One round of the processes the OCSP server depends on."""
     from ca.processes.responder_rotation import ResponderRotation
 

@@ -12,16 +12,15 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any
 
-from api.commands.common import open_ledger, text_progress
+from api.commands.common import Subcommands, open_ledger, text_progress
 from api.settings import Settings
 from api.text import printable
 
 __all__ = ["add_parsers", "COMMANDS"]
 
 
-def add_parsers(commands: Any, settings: Settings) -> None:
+def add_parsers(commands: Subcommands, settings: Settings) -> None:
     commands.add_parser("migrate", help="apply pending read-model migrations")
     projections = commands.add_parser("projections", help="read models (CRL, OCSP, ...)")
     sub = projections.add_subparsers(dest="projections_command", required=True)

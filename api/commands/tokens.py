@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 from uuid import UUID
 
-from api.commands.common import open_ledger, operator
+from api.commands.common import Subcommands, open_ledger, operator
 from api.settings import Settings
 from api.text import printable
 from ca.applications.tokens import TOKEN_PREFIX, token_id_of
@@ -22,7 +21,7 @@ from domain.actors import Role
 __all__ = ["add_parsers", "COMMANDS"]
 
 
-def add_parsers(commands: Any, settings: Settings) -> None:
+def add_parsers(commands: Subcommands, settings: Settings) -> None:
     token = commands.add_parser("token", help="API tokens")
     sub = token.add_subparsers(dest="token_command", required=True)
     create = sub.add_parser("create", help="create a token (printed once; its id on stderr)")

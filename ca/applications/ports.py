@@ -72,7 +72,7 @@ class SignedResponses:
 
 class OcspRowStore(Protocol):
     """The OCSP status rows a signing process signs, and where the signatures go
-    (implemented by ``projections.ocsp_responses.OcspResponseStore``)."""
+    (implemented by ``projections.stored_ocsp_responses.OcspResponseStore``)."""
 
     def pending(self, issuers: Sequence[str], limit: int) -> list[StatusRow]:
         """Rows of ``issuers`` whose status changed since they were last signed."""

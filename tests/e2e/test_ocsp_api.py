@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 from asn1crypto import ocsp as asn1_ocsp
 
-from api.ocsp import answers_for
+from api.ocsp_endpoints import answers_for
 from api.ocsp_server import start_in_thread
 from ca.encoding import der
 from ca.encoding.ocsp_responses import encode_cert_id

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from api.app import create_app
 from api.bootstrap import CertLedger
-from api.ocsp import answers_for
+from api.ocsp_endpoints import answers_for
 from api.ocsp_server import start_in_thread
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.encoding.lint import lint_certificate, lint_ocsp_response
