@@ -23,7 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     tests pass) and ``SETTINGS``; without them both come from the environment.
     ``RUN_PROCESSES`` (default: the setting, off for ``TESTING`` apps) starts the
     projection runner and the processes in this process."""
-    from api import crl_endpoints, ocsp_endpoints, public, ra
+    from api import crl_endpoints, observability, ocsp_endpoints, public, ra
     from api.bootstrap import bootstrap
 
     install_log_escaping()  # request data in log lines cannot start a line of its own
@@ -41,6 +41,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.blueprint)
     app.register_blueprint(ocsp_endpoints.blueprint)
     app.register_blueprint(crl_endpoints.blueprint)
+    app.register_blueprint(observability.blueprint)
+    observability.install(app)
     read = ledger.read  # the read-model store, migrated
     run = app.config.get("RUN_PROCESSES")
     if run is None:

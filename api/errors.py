@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from api.logs import request_id
 from ca.encoding.certificate_encoding import CertificateLintError
 from ca.keys.keystore import KeyStoreError
 from domain.errors import Conflict, DomainError, IllegalTransition, InvalidRequest, NotFound
@@ -27,7 +28,11 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str):  # type: ignore[no-untyped-def]
-    response = jsonify({"error": {"code": code, "message": message}})
+    error = {"code": code, "message": message}
+    current = request_id.get()
+    if current is not None:  # to quote when reporting it (in every log line too)
+        error["request_id"] = current
+    response = jsonify({"error": error})
     response.status_code = status
     return response
 

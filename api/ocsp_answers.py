@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ca.applications.responders import ResponderSource
+from ca.applications.responders import ResponderCredentials, ResponderSource
 from ca.encoding.ocsp_requests import OCSPRequestError, parse_request
 from ca.encoding.ocsp_responses import (
     UNKNOWN,
@@ -47,11 +47,12 @@ from ca.processes.ocsp_signing import HASH_NAMES, OcspSettings
 from projections.db import ReadModelDatabase
 from projections.ocsp_status import row_status
 
-__all__ = ["OcspAnswers", "Answer", "CacheInfo"]
+__all__ = ["OcspAnswers", "Answer", "CacheInfo", "SigningPlan"]
 
 log = logging.getLogger("certledger.ocsp")
 
 _PAGE = 5000
+_RETRY_SECONDS = 1.0  # after a failed refresh
 _ON_DEMAND_MAX = 20_000
 _UNKNOWN_VALIDITY = timedelta(minutes=5)  # an "unknown" may become "good" soon after
 
@@ -71,6 +72,20 @@ class Answer:
     body: bytes
     cache: CacheInfo | None = None  # None: signed for this request only (or an error)
     status: ResponseStatus = ResponseStatus.SUCCESSFUL
+
+
+@dataclass(frozen=True, slots=True)
+class SigningPlan:
+    """An on-demand response to sign: ``credentials.sign(singles, produced_at, nonce)``
+    (here, or in a signing process that holds the same responder)."""
+
+    credentials: ResponderCredentials
+    singles: list[bytes]
+    produced_at: datetime
+    nonce: bytes | None
+    cache_key: bytes | None  # the CertID to keep the answer under (one CertID, no nonce)
+    entry: Any               # the row it was signed for (unchanged: keep the answer)
+    next_update: int
 
 
 @dataclass(slots=True)
@@ -116,7 +131,12 @@ class OcspAnswers:
     def refresh_if_older(self, seconds: float) -> None:
         """Refresh unless that was done less than ``seconds`` ago (for request handlers)."""
         if time.monotonic() - self._refreshed_at >= seconds:
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception as exc:  # the database is away: answer from memory meanwhile
+                log.warning("OCSP: cannot load changed statuses (%s); answering from memory",
+                            exc)
+                self._refreshed_at = time.monotonic() + _RETRY_SECONDS
 
     def refresh(self) -> int:
         """Load the rows written since the last call; returns how many. Never blocks on
@@ -175,14 +195,30 @@ class OcspAnswers:
     # ---- answering -----------------------------------------------------------------------
 
     def answer(self, request_der: bytes) -> Answer:
-        """The OCSPResponse for one request (never raises)."""
+        """The OCSPResponse for one request (never raises), signed here if need be."""
+        ready = self.quick(request_der)
+        if ready is not None:
+            return ready
+        plan = self.plan(request_der)
+        if isinstance(plan, Answer):
+            return plan
+        try:
+            return self.complete(plan, plan.credentials.sign(plan.singles, plan.produced_at,
+                                                             plan.nonce))
+        except Exception:
+            log.exception("OCSP: cannot sign a response")
+            return _error(ResponseStatus.INTERNAL_ERROR)
+
+    def quick(self, request_der: bytes) -> Answer | None:
+        """The answer if it needs no signature and no database (a pre-signed response
+        from memory, or malformedRequest), else None: :meth:`plan` and sign, off the
+        event loop. Never raises."""
         try:
             parsed = parse_request(request_der)
         except OCSPRequestError as exc:
             return _error(exc.status)
-        cert_ids = parsed.cert_ids
-        if parsed.nonce is None and len(cert_ids) == 1:
-            key = cert_ids[0].der
+        if parsed.nonce is None and len(parsed.cert_ids) == 1:
+            key = parsed.cert_ids[0].der
             entry = self._entries.get(key)
             horizon = self._clock().timestamp() + self._min_left
             for ready in (entry.answer if entry is not None else None,
@@ -190,23 +226,32 @@ class OcspAnswers:
                 if ready is not None and ready.cache is not None \
                         and ready.cache.next_update > horizon:
                     return ready
-        try:
-            return self._sign(cert_ids, parsed.nonce)
-        except Exception:
-            log.exception("OCSP: cannot sign a response")
-            return _error(ResponseStatus.INTERNAL_ERROR)
+        return None
 
-    def _sign(self, cert_ids: tuple[Any, ...], nonce: bytes | None) -> Answer:
+    def plan(self, request_der: bytes) -> Answer | SigningPlan:
+        """What to sign for a request :meth:`quick` could not answer, or the answer
+        without a signature (unauthorized; tryLater when no responder can be had: none
+        yet, or the database is away and none is cached). Never raises."""
+        try:
+            parsed = parse_request(request_der)
+        except OCSPRequestError as exc:
+            return _error(exc.status)
+        cert_ids = parsed.cert_ids
         issuers = {self._served.get((c.hash_name, c.issuer_name_hash, c.issuer_key_hash))
                    for c in cert_ids}
         if len(issuers) != 1 or None in issuers:
             return _error(ResponseStatus.UNAUTHORIZED)
         (issuer,) = issuers
-        credentials = self._responders.get(issuer)  # type: ignore[arg-type]
+        try:
+            credentials = self._responders.get(issuer)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("OCSP: the responder of %s cannot be loaded", issuer)
+            credentials = None
         if credentials is None:
             return _error(ResponseStatus.TRY_LATER)
         now = self._clock().replace(microsecond=0)
         singles, keys, entries = [], [], []
+        next_update = now
         for cert_id in cert_ids:
             key = encode_cert_id(cert_id.hash_name, cert_id.issuer_name_hash,
                                  cert_id.issuer_key_hash, cert_id.serial_number)
@@ -218,13 +263,19 @@ class OcspAnswers:
             singles.append(encode_single_response(cert_id.der, status, now, next_update))
             keys.append(key)
             entries.append(entry)
-        body = credentials.sign(singles, now, nonce)
-        if nonce is not None or len(cert_ids) != 1 or keys[0] != cert_ids[0].der:
+        cacheable = parsed.nonce is None and len(cert_ids) == 1 and keys[0] == cert_ids[0].der
+        return SigningPlan(credentials, singles, now, parsed.nonce,
+                           keys[0] if cacheable else None, entries[0],
+                           int(next_update.timestamp()))
+
+    def complete(self, plan: SigningPlan, body: bytes) -> Answer:
+        """The answer for a signed ``plan``; kept in memory when it can serve others."""
+        if plan.cache_key is None:
             return Answer(body)
-        answer = Answer(body, _cache_info(body, int(now.timestamp()),
-                                          int(next_update.timestamp())))
-        if self._entries.get(keys[0]) is entries[0]:  # the row did not change meanwhile
+        answer = Answer(body, _cache_info(body, int(plan.produced_at.timestamp()),
+                                          plan.next_update))
+        if self._entries.get(plan.cache_key) is plan.entry:  # the row did not change
             if len(self._on_demand) >= _ON_DEMAND_MAX:
                 self._on_demand.clear()
-            self._on_demand[keys[0]] = answer
+            self._on_demand[plan.cache_key] = answer
         return answer

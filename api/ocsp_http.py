@@ -35,7 +35,8 @@ from api.ocsp_answers import Answer, OcspAnswers
 from ca.encoding.ocsp_responses import ResponseStatus, error_response
 
 __all__ = ["Reply", "MAX_REQUEST_BYTES", "REQUEST_TYPE", "RESPONSE_TYPE", "post", "get",
-           "decode_get_path", "http_date", "http_error", "too_large"]
+           "post_der", "get_der", "reply", "decode_get_path", "http_date", "http_error",
+           "too_large"]
 
 MAX_REQUEST_BYTES = 16 * 1024  # 16 CertIDs with a nonce are < 2 KiB; a signed request more
 REQUEST_TYPE = "application/ocsp-request"
@@ -56,10 +57,13 @@ def http_date(seconds: int) -> str:
     return formatdate(seconds, usegmt=True)
 
 
-def _reply(answer: Answer, *, not_modified: bool = False) -> Reply:
+def reply(answer: Answer, if_none_match: str | None = None) -> Reply:
+    """The HTTP reply carrying ``answer``; 304 when ``if_none_match`` names its ETag."""
     cache = answer.cache
     if cache is None:
         return Reply(200, answer.body, _NO_STORE)
+    not_modified = bool(if_none_match and cache.etag in
+                        (tag.strip() for tag in if_none_match.split(",")))
     max_age = max(0, cache.next_update - int(time.time()))
     headers = [("Content-Type", RESPONSE_TYPE),
                ("Cache-Control", f"max-age={max_age}, public, no-transform, must-revalidate"),
@@ -70,30 +74,42 @@ def _reply(answer: Answer, *, not_modified: bool = False) -> Reply:
     return Reply(200, answer.body, headers)
 
 
-def post(answers: OcspAnswers, content_type: str | None, body: bytes) -> Reply:
+def post_der(content_type: str | None, body: bytes) -> bytes | Reply:
+    """The DER request of a POST, or the reply that refuses it (HTTP 415, 413, or an OCSP
+    malformedRequest for an empty body)."""
     if content_type and content_type.split(";", 1)[0].strip().lower() != REQUEST_TYPE:
         return http_error(415, "unsupported_media_type", f"send the request as {REQUEST_TYPE}")
     if len(body) > MAX_REQUEST_BYTES:
         return too_large()
     if not body:
         return Reply(200, _MALFORMED, _NO_STORE)
-    return _reply(answers.answer(body))
+    return body
+
+
+def get_der(encoded: str) -> bytes | Reply:
+    """The DER request of a GET path, or the malformedRequest reply."""
+    request_der = decode_get_path(encoded)
+    return Reply(200, _MALFORMED, _NO_STORE) if request_der is None else request_der
+
+
+def post(answers: OcspAnswers, content_type: str | None, body: bytes) -> Reply:
+    der = post_der(content_type, body)
+    return der if isinstance(der, Reply) else reply(answers.answer(der))
 
 
 def get(answers: OcspAnswers, encoded: str, if_none_match: str | None = None) -> Reply:
-    request_der = decode_get_path(encoded)
-    if request_der is None:
-        return Reply(200, _MALFORMED, _NO_STORE)
-    answer = answers.answer(request_der)
-    etag = answer.cache.etag if answer.cache is not None else None
-    not_modified = bool(etag and if_none_match
-                        and etag in (tag.strip() for tag in if_none_match.split(",")))
-    return _reply(answer, not_modified=not_modified)
+    der = get_der(encoded)
+    return der if isinstance(der, Reply) else reply(answers.answer(der), if_none_match)
 
 
-def http_error(status: int, code: str, message: str, *extra: tuple[str, str]) -> Reply:
-    """An HTTP-level refusal, as JSON ``{"error": {"code", "message"}}`` like the API's."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode() + b"\n"
+def http_error(status: int, code: str, message: str, *extra: tuple[str, str],
+               request_id: str | None = None) -> Reply:
+    """An HTTP-level refusal, as JSON ``{"error": {"code", "message"}}`` like the API's
+    (with ``request_id`` when the front end gave the request one)."""
+    error = {"code": code, "message": message}
+    if request_id is not None:
+        error["request_id"] = request_id
+    body = json.dumps({"error": error}).encode() + b"\n"
     return Reply(status, body, [("Content-Type", "application/json"),
                                 ("Cache-Control", "no-store"), *extra])
 

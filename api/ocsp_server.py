@@ -1,18 +1,14 @@
-"""The standalone OCSP server (``certledger ocsp serve``): HTTP/1.1 on asyncio, no framework.
+"""The standalone OCSP server (``certledger ocsp serve``) and the OCSP routes every front
+end shares: HTTP/1.1 on asyncio (api/http_front.py), no framework.
 
-Pre-signed responses are served from memory (:class:`OcspAnswers`), refreshed
-from the read-model table every 100 ms, so a committed revocation is answered
-within a fraction of a second; requests with a nonce are signed on the spot.
-The HTTP rules are api/ocsp_http.py's, shared with the Flask blueprint.
-
-The HTTP/1.1 reader is deliberately small: request line, header fields (no
-obs-fold), ``Content-Length`` bodies up to 16 KiB (chunked bodies get 411), HTTP/1.1
-keep-alive and pipelining (HTTP/1.0: one request per connection), ``Expect:
-100-continue``; a head over 8 KiB is 431. ``HEAD`` is answered like ``GET``, without the
-body. What it refuses at the HTTP level (400, 404, 405, 411, 413, 415, 431) has a JSON
-body ``{"error": {"code", "message"}}``, like the API's errors; OCSP outcomes are OCSP
-responses (api/ocsp_http.py). A connection idle for a minute is closed.
-It runs on uvloop when installed.
+Pre-signed responses are answered on the event loop from memory (:class:`OcspAnswers`),
+which a thread refreshes from the read model every 100 ms (a committed revocation is
+answered within a fraction of a second; while the database is away it keeps answering
+what it holds). Everything that needs a signature goes to :class:`OnDemandSigning`,
+off the loop and capped. The HTTP rules are api/ocsp_http.py's, shared with the Flask
+blueprint. ``POST /ocsp`` (also ``/ocsp/`` and, on the standalone server, ``/``), ``GET
+/ocsp/<base64>`` (and ``/<base64>``), ``HEAD`` like ``GET``; chunked bodies get 411 on
+the standalone server. It runs on uvloop when installed.
 """
 
 from __future__ import annotations
@@ -22,206 +18,131 @@ import json
 import logging
 import socket
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from api import ocsp_http
+from api.http_front import HttpLimits, HttpServer, Request
+from api.http_wire import refuse
 from api.ocsp_answers import OcspAnswers
-from ca.encoding.ocsp_responses import ResponseStatus, error_response
+from api.ocsp_on_demand import OnDemandSigning
 
-__all__ = ["OcspHttpServer", "RunningServer", "start_in_thread", "listen", "new_event_loop"]
+__all__ = ["OcspRoutes", "OcspHttpServer", "Refresher", "RunningServer", "start_in_thread",
+           "listen", "new_event_loop"]
 
 log = logging.getLogger("certledger.ocsp")
 
-MAX_HEAD = 8192
-IDLE_SECONDS = 60.0
-_REASONS = {200: b"OK", 100: b"Continue", 304: b"Not Modified", 400: b"Bad Request",
-            404: b"Not Found", 405: b"Method Not Allowed", 411: b"Length Required",
-            413: b"Content Too Large", 415: b"Unsupported Media Type",
-            431: b"Request Header Fields Too Large", 501: b"Not Implemented"}
-_INTERNAL = ocsp_http.Reply(200, error_response(ResponseStatus.INTERNAL_ERROR),
-                            [("Content-Type", ocsp_http.RESPONSE_TYPE),
-                             ("Cache-Control", "no-store")])
-_POST_PATHS = (b"/ocsp", b"/ocsp/", b"/")
+_POST_PATHS = (b"/ocsp", b"/ocsp/")
 
 
-def _refuse(status: int, text: str = "", *extra: tuple[str, str]) -> ocsp_http.Reply:
-    reason = _REASONS.get(status, b"Error").decode()
-    code = reason.lower().replace(" ", "_")
-    return ocsp_http.http_error(status, code, text or reason, *extra)
+class OcspRoutes:
+    """``POST /ocsp`` and ``GET /ocsp/<base64>`` over ``answers``; ``root``: also ``/``."""
+
+    def __init__(self, answers: OcspAnswers, signing: OnDemandSigning, *,
+                 root: bool = False) -> None:
+        self.answers = answers
+        self.signing = signing
+        self.root = root
+
+    def matches(self, path: bytes) -> bool:
+        return path.startswith(b"/ocsp") and (len(path) == 5 or path[5:6] == b"/")
+
+    def handle(self, request: Request) -> ocsp_http.Reply | Awaitable[ocsp_http.Reply]:
+        path, method = request.path, request.method
+        if method == b"POST":
+            if path not in _POST_PATHS and not (self.root and path == b"/"):
+                return refuse(404, "POST OCSP requests to /ocsp", request.request_id)
+            content_type = request.headers.get(b"content-type")
+            der = ocsp_http.post_der(content_type.decode("latin-1") if content_type else None,
+                                     request.body)
+            return der if isinstance(der, ocsp_http.Reply) else self._answer(der, None)
+        if method in (b"GET", b"HEAD"):
+            encoded = path[6:] if path.startswith(b"/ocsp/") else path[1:]
+            if not encoded or encoded == b"ocsp":
+                return refuse(404, "GET /ocsp/<base64 of the DER request>", request.request_id)
+            der = ocsp_http.get_der(encoded.decode("latin-1"))
+            if isinstance(der, ocsp_http.Reply):
+                return der
+            if_none_match = request.headers.get(b"if-none-match")
+            return self._answer(der, if_none_match.decode("latin-1") if if_none_match else None)
+        return refuse(405, "use GET or POST", request.request_id, ("Allow", "GET, HEAD, POST"))
+
+    def _answer(self, der: bytes, if_none_match: str | None
+                ) -> ocsp_http.Reply | Awaitable[ocsp_http.Reply]:
+        ready = self.answers.quick(der)
+        if ready is not None:
+            return ocsp_http.reply(ready, if_none_match)
+        return self._signed(der, if_none_match)
+
+    async def _signed(self, der: bytes, if_none_match: str | None) -> ocsp_http.Reply:
+        return ocsp_http.reply(await self.signing.answer(der), if_none_match)
 
 
-def _encode(reply: ocsp_http.Reply, keep_alive: bool, *, head: bool = False) -> bytes:
-    """The response on the wire; to a HEAD request without its body (RFC 9110 §9.3.2:
-    the headers, Content-Length included, are those a GET would get)."""
-    lines = [b"HTTP/1.1 %d %s" % (reply.status, _REASONS.get(reply.status, b"Error")),
-             b"Date: " + ocsp_http.http_date(int(time.time())).encode()]
-    lines += [f"{name}: {value}".encode("latin-1") for name, value in reply.headers]
-    if reply.status != 304:
-        lines.append(b"Content-Length: %d" % len(reply.body))
-    if not keep_alive:
-        lines.append(b"Connection: close")
-    return b"\r\n".join(lines) + b"\r\n\r\n" + (b"" if head else reply.body)
+class Refresher:
+    """A thread that loads changed OCSP rows every ``seconds`` (never on the event loop:
+    while the database is away, the answers in memory keep being served)."""
 
+    def __init__(self, answers: OcspAnswers, seconds: float = 0.1) -> None:
+        self.answers = answers
+        self.seconds = seconds
+        self.failing = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ocsp-refresh", daemon=True)
 
-def _parse_head(head: bytes) -> tuple[bytes, bytes, bool, dict[bytes, bytes]] | int:
-    """(method, target, keep-alive, lower-cased headers), or the HTTP status to fail with."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
-        return 400
-    method, target, version = parts
-    headers: dict[bytes, bytes] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or line[:1] in (b" ", b"\t"):
-            return 400
-        name, value = name.lower(), value.strip()
-        if name in headers:
-            if name == b"content-length" and headers[name] != value:
-                return 400
-            value = headers[name] + b", " + value
-        headers[name] = value
-    # HTTP/1.0 clients (OpenSSL's among them) get one response per connection
-    keep_alive = version == b"HTTP/1.1" and b"close" not in headers.get(b"connection", b"").lower()
-    if target.startswith((b"http://", b"https://")):  # absolute-form
-        target = b"/" + target.split(b"/", 3)[3] if target.count(b"/") >= 3 else b"/"
-    return method, target, keep_alive, headers
+    def start(self) -> Refresher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.answers.refresh()
+                if self.failing:
+                    log.info("OCSP: loading changed statuses again")
+                self.failing = False
+            except Exception as exc:
+                if not self.failing:
+                    log.error("OCSP: cannot load changed statuses (%s); answering from "
+                              "memory", exc)
+                self.failing = True
+                self._stop.wait(1.0)
+            self._stop.wait(self.seconds)
 
 
 class OcspHttpServer:
-    """One event loop's worth of OCSP serving over ``answers``."""
+    """The standalone server: OCSP and ``/healthz`` on one event loop."""
 
-    def __init__(self, answers: OcspAnswers, *, poll_seconds: float = 0.1) -> None:
+    def __init__(self, answers: OcspAnswers, *, poll_seconds: float = 0.1,
+                 signing: OnDemandSigning | None = None,
+                 limits: HttpLimits | None = None) -> None:
         self.answers = answers
-        self.poll_seconds = poll_seconds
-        self.connections: set[_Connection] = set()
+        self.signing = signing or OnDemandSigning(answers)
+        self.routes = OcspRoutes(answers, self.signing, root=True)
+        self.refresher = Refresher(answers, poll_seconds)
+        limits = limits or HttpLimits()
+        self.http = HttpServer(self.handle, HttpLimits(
+            header_timeout=limits.header_timeout, body_timeout=limits.body_timeout,
+            idle_timeout=limits.idle_timeout, per_client=limits.per_client,
+            max_body=ocsp_http.MAX_REQUEST_BYTES, chunked=False))
 
-    def handle(self, method: bytes, target: bytes, headers: dict[bytes, bytes],
-               body: bytes) -> ocsp_http.Reply:
-        path = target.split(b"?", 1)[0]
-        if method == b"POST":
-            if path not in _POST_PATHS:
-                return _refuse(404, "POST OCSP requests to /ocsp")
-            content_type = headers.get(b"content-type")
-            return ocsp_http.post(self.answers,
-                                  content_type.decode("latin-1") if content_type else None, body)
-        if method in (b"GET", b"HEAD"):
-            if path == b"/healthz":
-                status = {"status": "ok", "seq": self.answers.seq}
-                return ocsp_http.Reply(200, json.dumps(status).encode(),
-                                       [("Content-Type", "application/json")])
-            encoded = path[6:] if path.startswith(b"/ocsp/") else path[1:]
-            if not encoded or encoded == b"ocsp":
-                return _refuse(404, "GET /ocsp/<base64 of the DER request>")
-            if_none_match = headers.get(b"if-none-match")
-            return ocsp_http.get(self.answers, encoded.decode("latin-1"),
-                                 if_none_match.decode("latin-1") if if_none_match else None)
-        return _refuse(405, "use GET or POST", ("Allow", "GET, HEAD, POST"))
+    def handle(self, request: Request) -> ocsp_http.Reply | Awaitable[ocsp_http.Reply]:
+        if request.path == b"/healthz" and request.method in (b"GET", b"HEAD"):
+            status = {"status": "ok", "seq": self.answers.seq}
+            return ocsp_http.Reply(200, json.dumps(status).encode(),
+                                   [("Content-Type", "application/json")])
+        return self.routes.handle(request)
 
     async def serve(self, sock: socket.socket, started: Callable[[], None] | None = None) -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=1024)
-        tasks = [asyncio.create_task(self._poll()), asyncio.create_task(self._sweep())]
-        if started is not None:
-            started()
+        self.refresher.start()
         try:
-            await server.serve_forever()
+            await self.http.serve([sock], started)
         finally:
-            for task in tasks:
-                task.cancel()
-            server.close()
-            for connection in list(self.connections):
-                connection.close()
-
-    async def _poll(self) -> None:
-        while True:
-            try:
-                self.answers.refresh()
-            except Exception:  # the database is away: keep serving what is loaded
-                log.exception("OCSP: refresh failed")
-                await asyncio.sleep(1)
-            await asyncio.sleep(self.poll_seconds)
-
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(IDLE_SECONDS / 4)
-            cutoff = time.monotonic() - IDLE_SECONDS
-            for connection in [c for c in self.connections if c.last_active < cutoff]:
-                connection.close()
-
-
-class _Connection(asyncio.Protocol):
-    def __init__(self, server: OcspHttpServer) -> None:
-        self._server = server
-        self._transport: Any = None
-        self._buffer = b""
-        self._continued = False
-        self.last_active = time.monotonic()
-
-    def connection_made(self, transport: Any) -> None:
-        self._transport = transport
-        self._server.connections.add(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._server.connections.discard(self)
-
-    def pause_writing(self) -> None:  # the client does not read: stop reading from it
-        self._transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        self._transport.resume_reading()
-
-    def close(self) -> None:
-        self._buffer = b""
-        self._transport.close()
-
-    def _fail(self, status: int, text: str = "") -> None:
-        self._transport.write(_encode(_refuse(status, text), keep_alive=False))
-        self.close()
-
-    def data_received(self, data: bytes) -> None:
-        self.last_active = time.monotonic()
-        buffer = self._buffer + data if self._buffer else data
-        while buffer:
-            head_end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
-            if head_end < 0:
-                if len(buffer) > MAX_HEAD:
-                    return self._fail(431)
-                break
-            parsed = _parse_head(buffer[:head_end])
-            if isinstance(parsed, int):
-                return self._fail(parsed)
-            method, target, keep_alive, headers = parsed
-            if b"transfer-encoding" in headers:
-                return self._fail(411, "send a Content-Length")
-            length_field = headers.get(b"content-length", b"0")
-            if not length_field.isdigit() or len(length_field) > 9:
-                return self._fail(400, "bad Content-Length")
-            length = int(length_field)
-            if length > ocsp_http.MAX_REQUEST_BYTES:
-                reply = ocsp_http.too_large()
-                self._transport.write(_encode(reply, keep_alive=False))
-                return self.close()
-            end = head_end + 4 + length
-            if len(buffer) < end:
-                if headers.get(b"expect", b"").lower() == b"100-continue" and not self._continued:
-                    self._continued = True
-                    self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                break
-            body, buffer = buffer[head_end + 4:end], buffer[end:]
-            self._continued = False
-            try:
-                reply = self._server.handle(method, target, headers, body)
-            except Exception:
-                log.exception("OCSP: unexpected error")
-                reply = _INTERNAL
-            self._transport.write(_encode(reply, keep_alive, head=method == b"HEAD"))
-            if not keep_alive:
-                return self.close()
-        self._buffer = buffer
+            self.refresher.stop()
+            self.signing.close()
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -251,18 +172,17 @@ class RunningServer:
     stop: Callable[[], None]
 
 
-def start_in_thread(answers: OcspAnswers, host: str = "127.0.0.1", port: int = 0,
-                    *, poll_seconds: float = 0.1) -> RunningServer:
-    """Serve in a background thread (tests, benchmarks); ``stop()`` ends it."""
+def run_in_thread(serve: Callable[[socket.socket, Callable[[], None]], Awaitable[None]],
+                  host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Run ``serve(sock, started)`` on a loop in a background thread; ``stop()`` ends it."""
     sock = listen(host, port)
     loop = new_event_loop()
     started = threading.Event()
-    server = OcspHttpServer(answers, poll_seconds=poll_seconds)
     task: list[asyncio.Task[None]] = []
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        task.append(loop.create_task(server.serve(sock, started.set)))
+        task.append(loop.create_task(serve(sock, started.set)))  # type: ignore[arg-type]
         try:
             loop.run_until_complete(task[0])
         except asyncio.CancelledError:
@@ -270,7 +190,7 @@ def start_in_thread(answers: OcspAnswers, host: str = "127.0.0.1", port: int = 0
         finally:
             loop.close()
 
-    thread = threading.Thread(target=run, name="ocsp-server", daemon=True)
+    thread = threading.Thread(target=run, name="http-server", daemon=True)
     thread.start()
     started.wait(10)
 
@@ -279,3 +199,11 @@ def start_in_thread(answers: OcspAnswers, host: str = "127.0.0.1", port: int = 0
         thread.join(10)
 
     return RunningServer(sock.getsockname()[1], stop)
+
+
+def start_in_thread(answers: OcspAnswers, host: str = "127.0.0.1", port: int = 0,
+                    *, poll_seconds: float = 0.1,
+                    signing: OnDemandSigning | None = None) -> RunningServer:
+    """The standalone server in a background thread (tests, benchmarks)."""
+    server = OcspHttpServer(answers, poll_seconds=poll_seconds, signing=signing)
+    return run_in_thread(server.serve, host, port)

@@ -1,25 +1,35 @@
-"""``certledger serve``: the Flask app under gunicorn, with JSON error pages.
+"""``certledger serve``: gunicorn's arbiter, with workers that serve on an event loop.
 
-gunicorn answers some requests itself, before the app sees them: a request line over
-4094 bytes (414), header fields too large (431), a malformed request line, header or
-chunk (400), an unsupported transfer coding (501). Its stock pages are HTML; the
-workers here are gunicorn's threaded workers whose error pages are the API's JSON
-``{"error": {"code", "message"}}``, so every error of the API is JSON.
+gunicorn keeps the process model (an arbiter forking ``--workers`` processes, replacing
+one that dies, graceful stops and reloads); each worker is a :class:`FrontEndWorker`:
+the event-loop front end of api/front_end.py (OCSP and health on the loop, the Flask app
+in a bounded thread pool once a request is complete), so slow or idle clients hold no
+thread. Errors gunicorn itself would answer (414, 431, malformed requests) are answered
+by the front end, as JSON. The workers' metrics are added up through files in a
+directory this command makes (api/metrics.py); logs are JSON lines
+(``CERTLEDGER_LOG_FORMAT``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.glogging import Logger
+from gunicorn.workers.base import Worker
 
 from api.settings import Settings
 
-__all__ = ["JsonErrorWorker", "serve", "error_page"]
+__all__ = ["FrontEndWorker", "serve", "error_page"]
 
 
 def error_page(status: int, reason: str, message: str) -> bytes:
@@ -35,32 +45,83 @@ def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
     gunicorn_util.write_nonblock(sock, error_page(status_int, reason, mesg))
 
 
-class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]
-    """gunicorn's gthread worker, with JSON instead of HTML error pages."""
+class JsonLogger(Logger):  # type: ignore[misc]
+    """gunicorn's own records (worker starts, exits) as JSON lines like ours."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        from api.logs import JsonFormatter
+
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+
+class FrontEndWorker(Worker):  # type: ignore[misc]
+    """A gunicorn worker running api/front_end.py on uvloop."""
 
     def init_process(self) -> None:
-        # gunicorn's Worker.handle_error writes its page with gunicorn.util.write_error;
-        # this process is a worker of ours and nothing else, so its pages are replaced here
         gunicorn_util.write_error = _write_json_error
         super().init_process()
 
+    def run(self) -> None:
+        from api.front_end import FrontEnd
+        from api.logs import configure_logging
+        from api.ocsp_server import new_event_loop
+
+        app = self.wsgi
+        settings: Settings = app.config["SETTINGS"]
+        configure_logging(settings.log_format)
+        loop = new_event_loop()
+        asyncio.set_event_loop(loop)
+        address = self.sockets[0].cfg_addr
+        bind = (address[0], int(address[1])) if isinstance(address, tuple) else ("unix", 0)
+        front = FrontEnd(app, settings, bind=bind)
+        try:
+            loop.run_until_complete(self._serve(front))
+        finally:
+            loop.close()
+
+    async def _serve(self, front: Any) -> None:
+        serving = asyncio.ensure_future(front.serve([s.sock for s in self.sockets]))
+        while self.alive and not serving.done():
+            self.notify()
+            if self.ppid != os.getppid():
+                self.log.info("the arbiter changed; this worker stops")
+                break
+            await asyncio.sleep(0.5)
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+
 
 def serve(settings: Settings, *, bind: str, workers: int, threads: int) -> None:
+    settings = replace(settings, threads=threads)
+    metrics_dir = Path(tempfile.mkdtemp(prefix="certledger-metrics-"))
+
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", f"{__name__}.JsonErrorWorker")
-            self.cfg.set("accesslog", "-")
+            self.cfg.set("worker_class", f"{__name__}.FrontEndWorker")
             self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 20)
+            if settings.log_format == "json":
+                self.cfg.set("logger_class", f"{__name__}.JsonLogger")
             # gunicorn's runtime control socket (~/.gunicorn/gunicorn.ctl by default) is one
             # path per user: several servers on a host would fight over it; we do not use it
             self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             from api.app import create_app
+            from api.metrics import Metrics
+            from api.observability import METRICS
 
-            return create_app({"SETTINGS": settings})
+            app = create_app({"SETTINGS": settings})
+            app.extensions[METRICS] = Metrics(metrics_dir)
+            return app
 
-    _Server().run()
+    arbiter = os.getpid()
+    try:
+        _Server().run()
+    finally:
+        if os.getpid() == arbiter:  # not in a worker leaving through here
+            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from api.http_wire import HttpLimits
 from ca.applications.crl_publisher import CrlSettings
 from ca.processes.ocsp_signing import OcspSettings
 
@@ -51,12 +52,20 @@ class Settings:
     max_overflow: int = 10
     read_pool_size: int = 4                 # read-model connections per process (PostgreSQL)
     connect_timeout: int = 5                # seconds
-    pool_timeout: float = 10.0              # seconds to wait for a pooled connection
+    pool_timeout: float = 0.75              # seconds to wait for a pooled connection
+    statement_timeout: float = 5.0          # seconds a database statement may run
     bind: str = "127.0.0.1:8080"
     workers: int = 2
     ocsp_bind: str = "127.0.0.1:8081"
     ocsp_workers: int = 1
     operator: str = "operator"              # who the command line acts as (its user)
+    http: HttpLimits = field(default_factory=HttpLimits)  # the front ends' read limits
+    threads: int = 4                        # `serve`: request threads per worker process
+    queue_limit: int = 256                  # requests waiting for a thread (more: 503)
+    ocsp_signers: int = 1                   # on-demand OCSP signing processes (0: threads)
+    ocsp_nonce_limit: int = 32              # on-demand OCSP requests at once per process
+    log_format: str = "json"                # servers' logs: json or text
+    ready_max_lag: float = 30.0             # /readyz: seconds the read models may lag
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +76,16 @@ class Settings:
             if not text.strip().isdigit():
                 raise ValueError(f"{name} must be a whole number, not {text!r}")
             return int(text)
+
+        def seconds(name: str, default: str) -> float:
+            text = env.get(name, "") or default
+            try:
+                value = float(text)
+            except ValueError:
+                value = -1.0
+            if not 0 < value < 86400:
+                raise ValueError(f"{name} must be a number of seconds, not {text!r}")
+            return value
 
         passphrase_file = env.get("CERTLEDGER_KEY_PASSPHRASE_FILE")
         return cls(
@@ -87,13 +106,32 @@ class Settings:
             max_overflow=number("CERTLEDGER_DB_MAX_OVERFLOW", "10"),
             read_pool_size=number("CERTLEDGER_READ_POOL_SIZE", "4"),
             connect_timeout=number("CERTLEDGER_DB_CONNECT_TIMEOUT", "5"),
-            pool_timeout=float(number("CERTLEDGER_DB_POOL_TIMEOUT", "10")),
+            pool_timeout=seconds("CERTLEDGER_DB_POOL_TIMEOUT", "0.75"),
+            statement_timeout=seconds("CERTLEDGER_DB_STATEMENT_TIMEOUT", "5"),
             bind=env.get("CERTLEDGER_BIND", "127.0.0.1:8080"),
             workers=number("WEB_CONCURRENCY", "2"),
             ocsp_bind=env.get("CERTLEDGER_OCSP_BIND", "127.0.0.1:8081"),
             ocsp_workers=number("CERTLEDGER_OCSP_WORKERS", "1"),
             operator=env.get("USER") or "operator",
+            http=HttpLimits(
+                header_timeout=seconds("CERTLEDGER_HTTP_HEADER_TIMEOUT", "10"),
+                body_timeout=seconds("CERTLEDGER_HTTP_BODY_TIMEOUT", "30"),
+                idle_timeout=seconds("CERTLEDGER_HTTP_IDLE_TIMEOUT", "60"),
+                per_client=number("CERTLEDGER_HTTP_MAX_PER_CLIENT", "128")),
+            threads=number("CERTLEDGER_THREADS", "4"),
+            queue_limit=number("CERTLEDGER_HTTP_QUEUE", "256"),
+            ocsp_signers=number("CERTLEDGER_OCSP_SIGNERS", "1"),
+            ocsp_nonce_limit=number("CERTLEDGER_OCSP_NONCE_LIMIT", "32"),
+            log_format=_choice(env, "CERTLEDGER_LOG_FORMAT", ("json", "text")),
+            ready_max_lag=seconds("CERTLEDGER_READY_MAX_LAG", "30"),
         )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or choices[0]).lower()
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _crl_settings(env: Mapping[str, str]) -> CrlSettings:

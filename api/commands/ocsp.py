@@ -133,19 +133,27 @@ def _upkeep(ledger: CertLedger) -> None:
 
 
 def _worker(settings: Settings, host: str, port: int, poll_seconds: float) -> int:
+    from api.logs import configure_logging
     from api.ocsp_answers import OcspAnswers
+    from api.ocsp_on_demand import OnDemandSigning
     from api.ocsp_server import OcspHttpServer, listen, new_event_loop
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    configure_logging(settings.log_format)
     ledger = open_ledger(settings)
     answers = OcspAnswers(ledger.read.database, ledger.responders, settings=settings.ocsp,
                           clock=ledger.clock)
     answers.refresh()
+    signing = OnDemandSigning(answers, limit=settings.ocsp_nonce_limit,
+                              processes=settings.ocsp_signers, settings=settings)
+    signing.start()
     sock = listen(host, port, reuse_port=True)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.run_until_complete(OcspHttpServer(answers, poll_seconds=poll_seconds).serve(sock))
+    server = OcspHttpServer(answers, poll_seconds=poll_seconds, signing=signing,
+                            limits=settings.http)
+    loop.run_until_complete(server.serve(sock))
     return 0
 
 

@@ -1,0 +1,105 @@
+"""The production front end of ``certledger serve``: one event loop per worker process.
+
+What it serves where (README, "Production topology"):
+
+- ``POST /ocsp``, ``GET /ocsp/<base64>``: on the event loop from memory (pre-signed
+  responses, refreshed by a thread every 100 ms); anything to sign goes off the loop to
+  the on-demand signing processes (api/ocsp_on_demand.py), capped;
+- ``GET /healthz``: on the event loop (the process is alive and its loop turns);
+- everything else (the RA API, ``/crl``, ``/ca``, ``/readyz``, ``/metrics``): the Flask
+  app, in a bounded thread pool (api/wsgi_bridge.py), once the whole request is in.
+
+Slow and idle clients are held by the loop (api/http_front.py), never by a thread. Every
+answer is counted in the metrics (route, status, latency); API requests and every
+error get a JSON access-log line with the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable
+
+from flask import Flask
+
+from api.context import EXTENSION
+from api.http_front import HttpServer
+from api.http_wire import Request
+from api.metrics import Metrics, Sample
+from api.observability import METRICS
+from api.ocsp_endpoints import answers_for
+from api.ocsp_http import Reply
+from api.ocsp_on_demand import OnDemandSigning
+from api.ocsp_server import OcspRoutes, Refresher
+from api.settings import Settings
+from api.wsgi_bridge import WsgiBridge
+
+__all__ = ["FrontEnd"]
+
+access = logging.getLogger("certledger.access")
+_HEALTH = Reply(200, b'{"status": "ok"}\n', [("Content-Type", "application/json"),
+                                              ("Cache-Control", "no-store")])
+
+
+class FrontEnd:
+    def __init__(self, app: Flask, settings: Settings, *, bind: tuple[str, int],
+                 signing_processes: int | None = None) -> None:
+        self.app = app
+        self.metrics: Metrics = app.extensions.setdefault(METRICS, Metrics())
+        ledger = app.extensions[EXTENSION]
+        self.answers = answers_for(app)
+        processes = settings.ocsp_signers if signing_processes is None else signing_processes
+        self.signing = OnDemandSigning(self.answers, limit=settings.ocsp_nonce_limit,
+                                       processes=processes, settings=ledger.settings)
+        self.ocsp = OcspRoutes(self.answers, self.signing)
+        self.refresher = Refresher(self.answers)
+        self.wsgi = WsgiBridge(app, threads=settings.threads, queue_limit=settings.queue_limit,
+                               server=bind)
+        self.http = HttpServer(self.handle, settings.http, observe=self.observe)
+        self.metrics.gauge("certledger_http_requests_waiting", "gauge",
+                           "requests waiting for a thread of the app",
+                           lambda: [("certledger_http_requests_waiting", {},
+                                     float(self.wsgi.waiting))])
+        self.metrics.gauge("certledger_ocsp_on_demand_in_progress", "gauge",
+                           "on-demand OCSP requests being planned or signed",
+                           lambda: [("certledger_ocsp_on_demand_in_progress", {},
+                                     float(self.signing.pending))])
+        self.metrics.gauge("certledger_http_connections", "gauge", "open connections",
+                           self._connections)
+
+    def _connections(self) -> list[Sample]:
+        return [("certledger_http_connections", {}, float(len(self.http.connections)))]
+
+    def handle(self, request: Request) -> Reply | Awaitable[Reply]:
+        path = request.path
+        if self.ocsp.matches(path):
+            request.route = "/ocsp" if request.method == b"POST" else "/ocsp/<request>"
+            return self.ocsp.handle(request)
+        if path == b"/healthz" and request.method in (b"GET", b"HEAD"):
+            request.route = "/healthz"
+            return _HEALTH
+        return self.wsgi.call(request)
+
+    def observe(self, request: Request, reply: Reply) -> None:
+        seconds = time.monotonic() - request.started
+        route = request.route or "(refused)"
+        self.metrics.observe(request.method.decode("latin-1"), route, reply.status, seconds)
+        if reply.status >= 400 or not route.startswith(("/ocsp", "/healthz")):
+            access.info("%s %s %d", request.method.decode("latin-1"), route, reply.status,
+                        extra={"request_id": request.request_id, "fields": {
+                            "method": request.method.decode("latin-1"), "route": route,
+                            "status": reply.status, "ms": round(seconds * 1000, 2),
+                            "client": request.client, "bytes": len(reply.body)}})
+
+    async def serve(self, sockets: list[socket.socket],
+                    started: Callable[[], None] | None = None) -> None:
+        self.refresher.start()
+        self.signing.start()
+        self.metrics.start_publishing()
+        try:
+            await self.http.serve(sockets, started)
+        finally:
+            self.refresher.stop()
+            self.signing.close()
+            self.wsgi.close()
