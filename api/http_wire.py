@@ -45,7 +45,12 @@ class Request:
 
 
 
+_PHRASES = {413: b"Content Too Large", 414: b"URI Too Long"}  # RFC 9110's names
+
+
 def reason(status: int) -> bytes:
+    if status in _PHRASES:
+        return _PHRASES[status]
     try:
         return HTTPStatus(status).phrase.encode()
     except ValueError:

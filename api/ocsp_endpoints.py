@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from api import ocsp_http
 from api.context import EXTENSION
+from api.logs import request_id
 from api.ocsp_answers import OcspAnswers
 
 __all__ = ["blueprint", "answers_for"]
@@ -44,9 +45,12 @@ def _response(reply: ocsp_http.Reply) -> Any:
 
 def ocsp_post() -> Any:
     if (request.content_length or 0) > ocsp_http.MAX_REQUEST_BYTES:
-        return _response(ocsp_http.too_large())
-    body = request.get_data(cache=False)
-    return _response(ocsp_http.post(answers_for(current_app), request.content_type, body))
+        return _response(ocsp_http.too_large(request_id.get()))
+    der = ocsp_http.post_der(request.content_type, request.get_data(cache=False),
+                             request_id.get())
+    if isinstance(der, ocsp_http.Reply):
+        return _response(der)
+    return _response(ocsp_http.reply(answers_for(current_app).answer(der)))
 
 
 def ocsp_get(encoded: str) -> Any:

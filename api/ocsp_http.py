@@ -74,13 +74,15 @@ def reply(answer: Answer, if_none_match: str | None = None) -> Reply:
     return Reply(200, answer.body, headers)
 
 
-def post_der(content_type: str | None, body: bytes) -> bytes | Reply:
+def post_der(content_type: str | None, body: bytes,
+             request_id: str | None = None) -> bytes | Reply:
     """The DER request of a POST, or the reply that refuses it (HTTP 415, 413, or an OCSP
     malformedRequest for an empty body)."""
     if content_type and content_type.split(";", 1)[0].strip().lower() != REQUEST_TYPE:
-        return http_error(415, "unsupported_media_type", f"send the request as {REQUEST_TYPE}")
+        return http_error(415, "unsupported_media_type", f"send the request as {REQUEST_TYPE}",
+                          request_id=request_id)
     if len(body) > MAX_REQUEST_BYTES:
-        return too_large()
+        return too_large(request_id)
     if not body:
         return Reply(200, _MALFORMED, _NO_STORE)
     return body
@@ -114,9 +116,10 @@ def http_error(status: int, code: str, message: str, *extra: tuple[str, str],
                                 ("Cache-Control", "no-store"), *extra])
 
 
-def too_large() -> Reply:
+def too_large(request_id: str | None = None) -> Reply:
     return http_error(413, "request_entity_too_large",
-                      f"an OCSP request is at most {MAX_REQUEST_BYTES} bytes")
+                      f"an OCSP request is at most {MAX_REQUEST_BYTES} bytes",
+                      request_id=request_id)
 
 
 def decode_get_path(encoded: str) -> bytes | None:

@@ -88,7 +88,7 @@ class OnDemandSigning:
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
 
@@ -99,7 +99,18 @@ def _start_signer(settings: Settings) -> None:
     from api.bootstrap import bootstrap
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the front end stops us
+    _end_with_parent()
     _responders = bootstrap(settings).responders
+
+
+def _end_with_parent() -> None:
+    """Linux: SIGTERM when the front-end process ends, however it ends (kill -9 too)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _ready() -> bool:

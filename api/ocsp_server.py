@@ -54,7 +54,7 @@ class OcspRoutes:
                 return refuse(404, "POST OCSP requests to /ocsp", request.request_id)
             content_type = request.headers.get(b"content-type")
             der = ocsp_http.post_der(content_type.decode("latin-1") if content_type else None,
-                                     request.body)
+                                     request.body, request.request_id)
             return der if isinstance(der, ocsp_http.Reply) else self._answer(der, None)
         if method in (b"GET", b"HEAD"):
             encoded = path[6:] if path.startswith(b"/ocsp/") else path[1:]

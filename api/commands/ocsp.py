@@ -139,7 +139,6 @@ def _worker(settings: Settings, host: str, port: int, poll_seconds: float) -> in
     from api.ocsp_server import OcspHttpServer, listen, new_event_loop
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     configure_logging(settings.log_format)
     ledger = open_ledger(settings)
     answers = OcspAnswers(ledger.read.database, ledger.responders, settings=settings.ocsp,
@@ -153,7 +152,14 @@ def _worker(settings: Settings, host: str, port: int, poll_seconds: float) -> in
     asyncio.set_event_loop(loop)
     server = OcspHttpServer(answers, poll_seconds=poll_seconds, signing=signing,
                             limits=settings.http)
-    loop.run_until_complete(server.serve(sock))
+    serving = loop.create_task(server.serve(sock))
+    loop.add_signal_handler(signal.SIGTERM, serving.cancel)  # then the signers stop too
+    try:
+        loop.run_until_complete(serving)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        ledger.close()
     return 0
 
 

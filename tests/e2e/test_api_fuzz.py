@@ -188,7 +188,7 @@ def _checked(api: Api, route: str, body: bytes, role: str) -> dict[str, Any] | N
     status = response.status_code
     assert status < 500, (route, body[:300], response.data[:500])
     if status >= 400:
-        assert set(response.json["error"]) == {"code", "message"}, response.data
+        assert set(response.json["error"]) == {"code", "message", "request_id"}, response.data
         assert api.ledger.log.recorder.max_notification_id() == before, (route, body[:300], status)
     return response.json if status == 201 else None
 

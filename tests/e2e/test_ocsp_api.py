@@ -167,7 +167,7 @@ def test_http_level_refusals_are_json(front: Front, stack: OcspStack) -> None:
     for expected, (status, headers, body) in refusals.items():
         assert status == expected
         assert headers["Content-Type"] == "application/json", (status, body)
-        assert set(json.loads(body)["error"]) == {"code", "message"}
+        assert set(json.loads(body)["error"]) == {"code", "message", "request_id"}
 
 
 def test_head_then_get_on_one_connection_are_both_framed(stack: OcspStack) -> None:
