@@ -98,7 +98,8 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
     log = EventLog(StoreSettings(
         data_dir=settings.data_dir, database_url=settings.database_url,
         pool_size=settings.pool_size, max_overflow=settings.max_overflow,
-        connect_timeout=settings.connect_timeout))
+        connect_timeout=settings.connect_timeout, pool_timeout=settings.pool_timeout,
+        statement_timeout=settings.statement_timeout))
     urls = PublicUrls(settings.public_base_url)
     hierarchy = Hierarchy(log, keys, urls, clock)
     issuing = Issuing(hierarchy, urls, clock, IssuingPolicy(
@@ -140,7 +141,8 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
     settings = ledger.settings
     database = database or open_read_model_database(
         settings.database_url, settings.data_dir, pool_size=settings.read_pool_size,
-        acquire_timeout=settings.pool_timeout, connect_timeout=settings.connect_timeout)
+        acquire_timeout=settings.pool_timeout, connect_timeout=settings.connect_timeout,
+        statement_timeout=settings.statement_timeout)
     migrate(database)
     runner = ProjectionRunner(ledger.log, database, read_models())
     follower = Follower(runner)

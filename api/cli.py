@@ -51,12 +51,17 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(handlers[args.command](args, settings) or 0)
     except Exception as exc:  # a clear line for people, not a traceback
+        from api.errors import DATABASE_ERRORS, database_message
         from ca.keys.keystore import KeyStoreError
         from domain.errors import DomainError
 
         if isinstance(exc, (DomainError, KeyStoreError, ValueError)):
             print(printable(f"certledger: {exc}"), file=sys.stderr)
             return 2
+        if isinstance(exc, DATABASE_ERRORS) or isinstance(exc.__cause__, DATABASE_ERRORS):
+            print(printable(f"certledger: the database is unavailable "
+                            f"({database_message(exc)}); try again"), file=sys.stderr)
+            return 3
         raise
 
 

@@ -16,12 +16,12 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from api.context import ledger
-from api.errors import ApiError, error_response
-from api.public import ca_chain_ders
+from api.errors import DATABASE_ERRORS, ApiError, error_response
+from api.public import ca_chain_ders, last_copies
 from ca.applications.crl_publisher import CrlUnavailable, Publication
 from domain.authority import DELTA_CRL, FULL_CRL, CrlKind
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "keep_copies"]
 
 blueprint = Blueprint("crl", __name__)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -43,7 +43,15 @@ def crl(name: str) -> Any:
     """The latest stored CRL, as it was signed. A GET never signs or records anything:
     the CRL processes publish (a first base as soon as a CA exists)."""
     issuer, kind = _resolve(name)
-    publication = ledger().read.crls.latest(issuer, kind)
+    copies = last_copies()
+    try:
+        publication = ledger().read.crls.latest(issuer, kind)
+    except DATABASE_ERRORS:  # the database is away: the copy served last, if any
+        publication = copies.get(("crl", issuer, kind))
+        if publication is None:
+            raise
+    if publication is not None:
+        copies[("crl", issuer, kind)] = publication
     if publication is None:
         raise CrlUnavailable(f"no {kind} CRL of {issuer} has been published yet; try again "
                              "in a few seconds", code="crl_not_published")
@@ -67,3 +75,16 @@ def _unavailable(exc: CrlUnavailable) -> Any:
     response = error_response(503, exc.code, exc.message)
     response.headers["Retry-After"] = "5"
     return response
+
+
+def keep_copies(app: Any) -> None:
+    """Load every CA's chain and latest CRLs into this process's copies (the front end
+    does it every few seconds), so that each worker can serve them through an outage."""
+    with app.app_context():
+        read = ledger().read
+        for issuer in read.crls.authorities():
+            ca_chain_ders(issuer)
+            for kind in (FULL_CRL, DELTA_CRL):
+                publication = read.crls.latest(issuer, kind)
+                if publication is not None:
+                    last_copies()[("crl", issuer, kind)] = publication

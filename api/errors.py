@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
+import psycopg
+from eventsourcing import persistence
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -12,9 +15,17 @@ from ca.encoding.certificate_encoding import CertificateLintError
 from ca.keys.keystore import KeyStoreError
 from domain.errors import Conflict, DomainError, IllegalTransition, InvalidRequest, NotFound
 
-__all__ = ["ApiError", "register_error_handlers", "error_response"]
+__all__ = ["ApiError", "register_error_handlers", "error_response", "DATABASE_ERRORS",
+           "database_message"]
 
 log = logging.getLogger("certledger.api")
+
+# the database is unreachable, saturated (no pooled connection in time, "too many
+# clients"), or a statement ran past its timeout: 503, try again (never a 500)
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    persistence.OperationalError, persistence.InterfaceError, psycopg.OperationalError,
+    psycopg.InterfaceError, sqlite3.OperationalError)
+RETRY_AFTER_SECONDS = 5
 
 _STATUS: list[tuple[type[DomainError], int]] = [
     (NotFound, 404), (IllegalTransition, 409), (Conflict, 409), (InvalidRequest, 400),
@@ -57,6 +68,16 @@ def register_error_handlers(app: Flask) -> None:
         log.error("key store: %s", exc)
         return error_response(503, "ca_key_unavailable", "the CA key is not available")
 
+    def _database(exc: Exception):  # type: ignore[no-untyped-def]
+        log.error("database unavailable: %s", database_message(exc))
+        response = error_response(503, "database_unavailable",
+                                  "the database is unavailable; try again shortly")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for kind in DATABASE_ERRORS:
+        app.register_error_handler(kind, _database)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         code = (exc.name or "error").lower().replace(" ", "_")
@@ -66,3 +87,9 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         log.exception("unexpected error")
         return error_response(500, "internal_error", "internal error; see the server log")
+
+
+def database_message(exc: BaseException) -> str:
+    """One line about a database failure (no connection string, no password)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300] if text else 'no detail'}"

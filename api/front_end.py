@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 
 from flask import Flask
 
 from api.context import EXTENSION
+from api.crl_endpoints import keep_copies
 from api.http_front import HttpServer
 from api.http_wire import Request
 from api.metrics import Metrics, Sample
@@ -38,6 +40,8 @@ from api.wsgi_bridge import WsgiBridge
 __all__ = ["FrontEnd"]
 
 access = logging.getLogger("certledger.access")
+log = logging.getLogger("certledger.http")
+_COPIES_SECONDS = 10.0
 _HEALTH = Reply(200, b'{"status": "ok"}\n', [("Content-Type", "application/json"),
                                               ("Cache-Control", "no-store")])
 
@@ -57,6 +61,7 @@ class FrontEnd:
         self.wsgi = WsgiBridge(app, threads=settings.threads, queue_limit=settings.queue_limit,
                                server=bind)
         self.http = HttpServer(self.handle, settings.http, observe=self.observe)
+        self._stopping = threading.Event()
         self.metrics.gauge("certledger_http_requests_waiting", "gauge",
                            "requests waiting for a thread of the app",
                            lambda: [("certledger_http_requests_waiting", {},
@@ -92,14 +97,27 @@ class FrontEnd:
                             "status": reply.status, "ms": round(seconds * 1000, 2),
                             "client": request.client, "bytes": len(reply.body)}})
 
+    def _keep_copies(self) -> None:
+        while not self._stopping.wait(_COPIES_SECONDS):
+            try:
+                keep_copies(self.app)
+            except Exception as exc:  # the database is away: keep the copies we have
+                log.debug("copies not refreshed: %s", exc)
+
     async def serve(self, sockets: list[socket.socket],
                     started: Callable[[], None] | None = None) -> None:
+        try:
+            keep_copies(self.app)
+        except Exception as exc:
+            log.warning("CA certificates and CRLs not loaded at start: %s", exc)
+        threading.Thread(target=self._keep_copies, name="keep-copies", daemon=True).start()
         self.refresher.start()
         self.signing.start()
         self.metrics.start_publishing()
         try:
             await self.http.serve(sockets, started)
         finally:
+            self._stopping.set()
             self.refresher.stop()
             self.signing.close()
             self.wsgi.close()

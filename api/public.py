@@ -5,32 +5,44 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 
 from api.context import ledger
-from api.errors import ApiError
+from api.errors import DATABASE_ERRORS, ApiError
 from api.views import pem
 from domain.errors import NotFound
 
-__all__ = ["blueprint", "ca_chain_ders"]
+__all__ = ["blueprint", "ca_chain_ders", "last_copies"]
 
 blueprint = Blueprint("public", __name__)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
+def last_copies() -> dict[Any, Any]:
+    """What this process last served, to serve again while the database is away."""
+    return current_app.extensions.setdefault("certledger.last_copies", {})  # type: ignore[no-any-return]
+
+
 def ca_chain_ders(name: str) -> list[bytes] | None:
     """The CA's certificate and its parents' (None: no CA of that name): from the CAs
-    read model, or from the log while the read model has not caught up. No key is
-    opened, nothing is written."""
+    read model, or from the log while the read model has not caught up; while the
+    database is away, the copy this process served last. No key is opened, nothing is
+    written."""
     if not _NAME.match(name):
         return None
-    chain = ledger().read.authorities.chain(name)
-    if chain is not None:
-        return chain
+    copies = last_copies()
     try:
-        return ledger().hierarchy.chain(name)
+        chain = ledger().read.authorities.chain(name)
+        if chain is None:
+            chain = ledger().hierarchy.chain(name)
     except NotFound:
         return None
+    except DATABASE_ERRORS:
+        if ("chain", name) in copies:
+            return copies[("chain", name)]  # type: ignore[no-any-return]
+        raise
+    copies[("chain", name)] = chain
+    return chain
 
 
 def _chain(name: str) -> list[bytes]:

@@ -86,7 +86,7 @@ class ReadModelDatabase:
     def __init__(self, *, dialect: str, sqlite_path: Path | None = None,
                  postgres_url: str | None = None, schema: str | None = None,
                  pool_size: int = 4, acquire_timeout: float = 10.0,
-                 connect_timeout: int = 5) -> None:
+                 connect_timeout: int = 5, statement_timeout: float = 0) -> None:
         self.dialect = dialect
         self._sqlite_path = sqlite_path
         self._postgres_url = postgres_url
@@ -97,6 +97,7 @@ class ReadModelDatabase:
         self._pool_size = pool_size
         self._acquire_timeout = acquire_timeout
         self._connect_timeout = connect_timeout
+        self._statement_timeout = statement_timeout
         self._closed = False
 
     def _sqlite_connection(self) -> sqlite3.Connection:
@@ -124,11 +125,16 @@ class ReadModelDatabase:
                         connection.execute(f'SET search_path TO "{schema}"')
                         connection.commit()
 
+                kwargs: dict[str, Any] = {"autocommit": False,
+                                          "connect_timeout": self._connect_timeout}
+                if self._statement_timeout > 0:
+                    kwargs["options"] = \
+                        f"-c statement_timeout={int(self._statement_timeout * 1000)}"
                 self._pool = ConnectionPool(
                     self._postgres_url, min_size=0, max_size=self._pool_size,
                     timeout=self._acquire_timeout, configure=configure, open=True,
                     check=ConnectionPool.check_connection, name="certledger-read-models",
-                    kwargs={"autocommit": False, "connect_timeout": self._connect_timeout})
+                    kwargs=kwargs)
             return self._pool
 
     @contextmanager
@@ -194,6 +200,11 @@ class ReadModelDatabase:
             pg.commit()
         return rows  # type: ignore[no-any-return]
 
+    def pool_stats(self) -> dict[str, int]:
+        """The pool's use (PostgreSQL; empty for SQLite): psycopg_pool's own figures."""
+        pool = self._pool
+        return dict(pool.get_stats()) if pool is not None else {}
+
     def reset(self) -> None:
         """Drop this thread's connection (SQLite), after an error; the pool (PostgreSQL)
         checks its connections itself."""
@@ -212,8 +223,8 @@ class ReadModelDatabase:
 
 
 def open_read_model_database(database_url: str | None, data_dir: Path, *, pool_size: int = 4,
-                             acquire_timeout: float = 10.0,
-                             connect_timeout: int = 5) -> ReadModelDatabase:
+                             acquire_timeout: float = 10.0, connect_timeout: int = 5,
+                             statement_timeout: float = 0) -> ReadModelDatabase:
     """The read-model store that goes with an event store URL (None: SQLite in data_dir)."""
     if not database_url or database_url.startswith("sqlite") or database_url == "memory:":
         return ReadModelDatabase(dialect="sqlite",
@@ -223,4 +234,5 @@ def open_read_model_database(database_url: str | None, data_dir: Path, *, pool_s
     plain = url._replace(query="").geturl()
     return ReadModelDatabase(dialect="postgres", postgres_url=plain, schema=schema,
                              pool_size=pool_size, acquire_timeout=acquire_timeout,
-                             connect_timeout=connect_timeout)
+                             connect_timeout=connect_timeout,
+                             statement_timeout=statement_timeout)

@@ -17,7 +17,10 @@ from tests.connection_budget import APP_NAME, ConnectionSampler, over_budget
 os.environ["PGAPPNAME"] = APP_NAME  # before anything connects: the budget counts by this name
 # the commands and servers tests run (in this process or as children) keep few connections
 os.environ.update({"CERTLEDGER_DB_POOL_SIZE": "1", "CERTLEDGER_DB_MAX_OVERFLOW": "3",
-                   "CERTLEDGER_READ_POOL_SIZE": "2"})
+                   "CERTLEDGER_READ_POOL_SIZE": "2",
+                   # small pools are waited for longer than in production (0.75 s): the
+                   # suite's threads share them; the outage test sets the production value
+                   "CERTLEDGER_DB_POOL_TIMEOUT": "10"})
 
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import replace  # noqa: E402
@@ -65,7 +68,8 @@ def make_settings(data_dir: Path, database_url: str | None = None) -> Settings:
     """Settings as the tests use them: small connection pools (the suite's budget)."""
     return Settings(data_dir=data_dir, database_url=database_url,
                     public_base_url="http://127.0.0.1:8080", default_issuer="issuing-ca",
-                    accept_empty_sm2_id=False, pool_size=1, max_overflow=3, read_pool_size=2)
+                    accept_empty_sm2_id=False, pool_size=1, max_overflow=3, read_pool_size=2,
+                    pool_timeout=10.0)
 
 
 def close_ledgers() -> None:

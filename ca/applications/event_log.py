@@ -42,6 +42,8 @@ class StoreSettings:
     pool_size: int = 5        # PostgreSQL connections kept open by this process
     max_overflow: int = 10    # ... and how many more it may open under load
     connect_timeout: int = 5  # seconds
+    pool_timeout: float = 0.75     # seconds to wait for a pooled connection
+    statement_timeout: float = 0   # seconds a statement may run on the server (0: no limit)
 
 
 class BytesAsBase64(Transcoding):
@@ -136,7 +138,8 @@ def _environment(store: StoreSettings) -> dict[str, Any]:
                          "(use postgresql://... or leave it unset for SQLite)")
     query = parse_qs(parsed.query)
     environment = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        # the library's store, failing within about two pool timeouts when the server is away
+        "PERSISTENCE_MODULE": "ca.applications.postgres_store:FailFastPostgresFactory",
         "POSTGRES_DBNAME": parsed.path.lstrip("/") or "postgres",
         "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(parsed.port or 5432),
@@ -144,7 +147,9 @@ def _environment(store: StoreSettings) -> dict[str, Any]:
         "POSTGRES_PASSWORD": unquote(parsed.password or ""),
         "POSTGRES_POOL_SIZE": str(store.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(store.max_overflow),
-        "POSTGRES_CONNECT_TIMEOUT": str(store.connect_timeout)}
+        "POSTGRES_CONNECT_TIMEOUT": str(store.connect_timeout),
+        "CERTLEDGER_POOL_TIMEOUT": str(store.pool_timeout),
+        "CERTLEDGER_STATEMENT_TIMEOUT": str(store.statement_timeout)}
     if "schema" in query:
         environment["POSTGRES_SCHEMA"] = query["schema"][0]
     return environment
@@ -158,7 +163,7 @@ def _setup_lock(environment: dict[str, Any]) -> Iterator[None]:
     which PostgreSQL does not make safe against itself: two workers starting at once fail
     with "tuple concurrently updated". SQLite and memory need nothing.
     """
-    if environment.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+    if "postgres" not in environment.get("PERSISTENCE_MODULE", ""):
         yield
         return
     import psycopg

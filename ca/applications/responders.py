@@ -87,13 +87,19 @@ class Responders:
         none (also for a root, even one an earlier release certified a responder for).
         Changes nothing."""
         now = self._clock()
-        if self._is_root(issuer):
-            return None
         with self._lock:
             cached = self._cache.get(issuer)
         if cached is not None and cached[1] > now:
             return cached[0]
-        responder = self._load(issuer)
+        try:
+            if self._is_root(issuer):
+                return None
+            responder = self._load(issuer)
+        except Exception:
+            if cached is not None and cached[0].not_after > now:  # the log is unreachable:
+                log.warning("OCSP: responder of %s not reloaded; using the one held", issuer)
+                return cached[0]                                  # keep signing with it
+            raise
         credentials = self._credentials(responder) if responder is not None else None
         if credentials is not None:
             with self._lock:
