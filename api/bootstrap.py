@@ -32,6 +32,7 @@ from ca.processes.responder_rotation import ResponderRotation
 from projections.authorities import Authorities
 from projections.db import ReadModelDatabase, open_read_model_database
 from projections.following import Follower
+from projections.leadership import leader_lock
 from projections.migrate import migrate
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
@@ -157,6 +158,7 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
         ResponderRotation(ledger.responders, ledger.hierarchy, authorities)])
     read = ReadSide(database=database, runner=runner, follower=follower,
                     authorities=authorities, crls=crls, publisher=publisher,
-                    ocsp_rows=ocsp_rows, ocsp_signing=ocsp_signing, processes=processes)
+                    ocsp_rows=ocsp_rows, ocsp_signing=ocsp_signing, processes=processes,
+                    lock=leader_lock(database, connect_timeout=settings.connect_timeout))
     runner.on_commit(read.wake_processes)
     return read

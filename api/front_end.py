@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from flask import Flask
 
@@ -72,6 +73,12 @@ class FrontEnd:
                                      float(self.signing.pending))])
         self.metrics.gauge("certledger_http_connections", "gauge", "open connections",
                            self._connections)
+        self.metrics.gauge("certledger_leader", "gauge", "processes running the projection "
+                           "runner and the processes (1 in a healthy deployment)",
+                           lambda: [("certledger_leader", {}, float(ledger.read.leading))])
+        self.metrics.gauge("certledger_db_pool", "gauge", "database pool figures by pool "
+                           "(psycopg_pool's names: pool_size, pool_available, ...)",
+                           lambda: _pool_samples(ledger))
 
     def _connections(self) -> list[Sample]:
         return [("certledger_http_connections", {}, float(len(self.http.connections)))]
@@ -121,3 +128,14 @@ class FrontEnd:
             self.refresher.stop()
             self.signing.close()
             self.wsgi.close()
+
+
+def _pool_samples(ledger: Any) -> list[Sample]:
+    pools = {"read_models": ledger.read.database.pool_stats()}
+    datastore = getattr(ledger.log.recorder, "datastore", None)
+    if datastore is not None:
+        pools["event_store"] = dict(datastore.pool.get_stats())
+    return [("certledger_db_pool", {"pool": pool, "figure": name}, float(value))
+            for pool, stats in pools.items() for name, value in stats.items()
+            if name in ("pool_size", "pool_available", "requests_waiting", "pool_max",
+                        "requests_errors", "connections_errors")]

@@ -1,17 +1,18 @@
 """The read side of one process: the read-model store, the runner that fills it, and the
 processes that react to what it holds (CRL publishing, OCSP signing, responders).
 
-Built by the composition root (api/bootstrap.py). :meth:`ReadSide.start` runs the
-follower thread and the processes in this process; whether a process runs them is the
-operator's choice (``CERTLEDGER_PROJECTIONS``): every process may, since every batch is
-applied once and every process derives its work from stored state.
+Built by the composition root (api/bootstrap.py). :meth:`ReadSide.start` makes this
+process a candidate for the lead (projections/leadership.py): of all the processes and
+hosts that share the store and have started their read side, one leads and runs the
+follower thread and the processes; another takes over within seconds when it dies.
+Whether a process is a candidate is the operator's choice (``CERTLEDGER_PROJECTIONS``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ca.applications.crl_publisher import CrlPublisher, CrlUnavailable
 from ca.processes.host import ProcessHost
@@ -20,6 +21,7 @@ from projections.authorities import AUTHORITIES_MODEL, Authorities
 from projections.crl_entries import CRL_MODEL
 from projections.db import ReadModelDatabase
 from projections.following import Follower
+from projections.leadership import Leader, LeaderLock
 from projections.ocsp_status import OCSP_MODEL
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
@@ -41,6 +43,13 @@ class ReadSide:
     ocsp_rows: OcspResponseStore
     ocsp_signing: OcspSigning
     processes: ProcessHost
+    lock: LeaderLock | None = None  # None: no election, start() runs the work here
+    leader: Leader | None = field(default=None, init=False)
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the projection runner and the processes now."""
+        return self.leader.leading if self.leader is not None else self.processes.running
 
     def wake_processes(self, model: str) -> None:
         """After the runner committed events of ``model``: the processes that follow it
@@ -54,14 +63,28 @@ class ReadSide:
             self.processes.wake("crl-base")
 
     def start(self) -> None:
-        """The follower thread and the processes, in this process."""
+        """Stand for the lead; the follower thread and the processes run here while this
+        process leads (at once when there is no election)."""
+        if self.lock is None:
+            self._lead()
+            return
+        if self.leader is None:
+            self.leader = Leader(self.lock, self._lead, self._follow)
+        self.leader.start()
+
+    def _lead(self) -> None:
         self.follower.start()
         self.processes.start()
         log.info("projection runner and processes started in this process")
 
-    def stop(self) -> None:
+    def _follow(self) -> None:
         self.processes.stop()
         self.follower.stop()
+
+    def stop(self) -> None:
+        if self.leader is not None:
+            self.leader.stop()
+        self._follow()
 
     def close(self) -> None:
         self.stop()

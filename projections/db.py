@@ -200,6 +200,14 @@ class ReadModelDatabase:
             pg.commit()
         return rows  # type: ignore[no-any-return]
 
+    @property
+    def postgres_url(self) -> str | None:
+        return self._postgres_url
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return self._sqlite_path
+
     def pool_stats(self) -> dict[str, int]:
         """The pool's use (PostgreSQL; empty for SQLite): psycopg_pool's own figures."""
         pool = self._pool

@@ -2,12 +2,10 @@
 sign due responses.
 
 ``serve`` forks ``--workers`` server processes (each with its own SO_REUSEPORT
-socket, so the kernel spreads connections) and keeps the parent for upkeep: every
-``--maintain-seconds`` it runs the responder rotation and the OCSP signing processes
-once (certify or rotate responders that are due, sign rows the runner left unsigned,
-re-sign responses whose nextUpdate is less than half the validity away). Several servers
-may do upkeep at once: every write is conditional on the row's status, so the worst
-case is a signature made twice.
+socket, so the kernel spreads connections) and keeps the parent as a candidate for the
+lead (projections/leadership.py): when no other process of the store leads, it runs the
+projection runner and the processes (responder rotation, OCSP signing and re-signing,
+CRLs); ``--maintain-seconds 0`` keeps it out of the election.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import signal
 import sys
 import time
 
-from api.bootstrap import CertLedger
 from api.commands.common import Subcommands, open_ledger, operator
 from api.settings import Settings
 from api.text import printable
@@ -37,7 +34,8 @@ def add_parsers(commands: Subcommands, settings: Settings) -> None:
     serve.add_argument("--poll-seconds", type=float, default=0.1,
                        help="how often each server looks for changed rows")
     serve.add_argument("--maintain-seconds", type=float, default=60.0,
-                       help="upkeep period (re-signing, rotation); 0: no upkeep here")
+                       help="0: never run the projection runner and the processes here "
+                            "(otherwise: when no other process leads)")
     rotate = sub.add_parser("rotate", help="certify or rotate the delegated responder")
     rotate.add_argument("--issuer", help="the CA (default: the default issuer)")
     rotate.add_argument("--force", action="store_true", help="rotate even if not due")
@@ -98,15 +96,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.append(True))
     ledger = open_ledger(settings) if args.maintain_seconds > 0 else None
-    next_upkeep = time.monotonic()
+    if ledger is not None:
+        ledger.read.start()  # a candidate for the lead
     try:
         while not stopping:
             if any(os.waitpid(pid, os.WNOHANG)[0] for pid in children):
                 print("certledger: an OCSP worker ended; stopping", file=sys.stderr)
                 return 1
-            if ledger is not None and time.monotonic() >= next_upkeep:
-                _upkeep(ledger)
-                next_upkeep = time.monotonic() + args.maintain_seconds
             time.sleep(0.2)
         return 0
     finally:
@@ -118,18 +114,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 pass
         if ledger is not None:
             ledger.close()
-
-
-def _upkeep(ledger: CertLedger) -> None:
-    """One round of the processes the OCSP server depends on."""
-    from ca.processes.responder_rotation import ResponderRotation
-
-    try:
-        read = ledger.read
-        ResponderRotation(ledger.responders, ledger.hierarchy, read.authorities).run()
-        read.ocsp_signing.run()
-    except Exception as exc:  # the database or a key is away: try again next period
-        print(printable(f"certledger: OCSP upkeep failed: {exc}"), file=sys.stderr)
 
 
 def _worker(settings: Settings, host: str, port: int, poll_seconds: float) -> int:

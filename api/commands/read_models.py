@@ -71,12 +71,15 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
                 position = runner.rebuild(name, text_progress())
                 print(printable(f"{name}: rebuilt up to position {position}"))
             return 0
+        from api.logs import configure_logging
+
+        configure_logging(settings.log_format)
         stop = threading.Event()
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, lambda *_: stop.set())
         read.start()
-        print("following the event log and running the processes (Ctrl-C to stop)",
-              file=sys.stderr)
+        print("following the event log and running the processes while this process leads "
+              "(Ctrl-C to stop)", file=sys.stderr)
         while not stop.wait(1.0):
             pass
         return 0
