@@ -119,7 +119,6 @@ class FrontEnd:
             log.warning("CA certificates and CRLs not loaded at start: %s", exc)
         threading.Thread(target=self._keep_copies, name="keep-copies", daemon=True).start()
         self.refresher.start()
-        self.signing.start()
         self.metrics.start_publishing()
         try:
             await self.http.serve(sockets, started)

@@ -46,7 +46,9 @@ class OnDemandSigning:
         self._pool: Executor | None = None
 
     def start(self) -> None:
-        """Start the signing processes now (else on the first request)."""
+        """Start the signing processes (the first request that needs one does: each opens
+        a ledger of its own, so a server that gets no such request holds no more
+        database connections)."""
         if self._processes and self._pool is None and self._settings is not None:
             self._pool = ProcessPoolExecutor(
                 self._processes, mp_context=multiprocessing.get_context("spawn"),

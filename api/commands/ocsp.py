@@ -130,7 +130,6 @@ def _worker(settings: Settings, host: str, port: int, poll_seconds: float) -> in
     answers.refresh()
     signing = OnDemandSigning(answers, limit=settings.ocsp_nonce_limit,
                               processes=settings.ocsp_signers, settings=settings)
-    signing.start()
     sock = listen(host, port, reuse_port=True)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
