@@ -200,8 +200,8 @@ class OcspAnswers:
         if ready is not None:
             return ready
         plan = self.plan(request_der)
-        if isinstance(plan, Answer):
-            return plan
+        if plan is None or isinstance(plan, Answer):
+            return plan or _error(ResponseStatus.TRY_LATER)
         try:
             return self.complete(plan, plan.credentials.sign(plan.singles, plan.produced_at,
                                                              plan.nonce))
@@ -228,10 +228,12 @@ class OcspAnswers:
                     return ready
         return None
 
-    def plan(self, request_der: bytes) -> Answer | SigningPlan:
+    def plan(self, request_der: bytes, *, held_only: bool = False
+             ) -> Answer | SigningPlan | None:
         """What to sign for a request :meth:`quick` could not answer, or the answer
         without a signature (unauthorized; tryLater when no responder can be had: none
-        yet, or the database is away and none is cached). Never raises."""
+        yet, or the database is away and none is cached). ``held_only``: None rather than
+        read the responder from the log (so it can run on an event loop). Never raises."""
         try:
             parsed = parse_request(request_der)
         except OCSPRequestError as exc:
@@ -242,8 +244,14 @@ class OcspAnswers:
         if len(issuers) != 1 or None in issuers:
             return _error(ResponseStatus.UNAUTHORIZED)
         (issuer,) = issuers
+        held = getattr(self._responders, "held", None)
+        if held_only:
+            credentials = held(issuer) if held is not None else None
+            if credentials is None:
+                return None
         try:
-            credentials = self._responders.get(issuer)  # type: ignore[arg-type]
+            credentials = credentials if held_only else \
+                self._responders.get(issuer)  # type: ignore[arg-type]
         except Exception:
             log.exception("OCSP: the responder of %s cannot be loaded", issuer)
             credentials = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,7 +36,7 @@ _responders: Any = None  # in a signing process: its CertLedger's Responders
 
 
 class OnDemandSigning:
-    def __init__(self, answers: OcspAnswers, *, limit: int = 32, processes: int = 0,
+    def __init__(self, answers: OcspAnswers, *, limit: int = 8, processes: int = 0,
                  settings: Settings | None = None, threads: int = 2) -> None:
         self.answers = answers
         self.limit = limit
@@ -68,9 +69,11 @@ class OnDemandSigning:
         loop = asyncio.get_running_loop()
         if not self._processes:
             return await loop.run_in_executor(self._threads, self.answers.answer, request_der)
-        plan = await loop.run_in_executor(self._threads, self.answers.plan, request_der)
-        if isinstance(plan, Answer):
-            return plan
+        plan = self.answers.plan(request_der, held_only=True)  # here, if nothing to read
+        if plan is None:
+            plan = await loop.run_in_executor(self._threads, self.answers.plan, request_der)
+        if plan is None or isinstance(plan, Answer):
+            return plan or _TRY_LATER
         self.start()
         assert self._pool is not None
         credentials = plan.credentials
@@ -102,6 +105,7 @@ def _start_signer(settings: Settings) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the front end stops us
     _end_with_parent()
+    _yield_to_answers()
     _responders = bootstrap(settings).responders
 
 
@@ -113,6 +117,16 @@ def _end_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def _yield_to_answers() -> None:
+    """Pre-signed answers (the front end's loop) come first on a busy machine: the
+    signing process runs only on CPU time nothing else wants (Linux SCHED_IDLE; else a
+    lower priority)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        os.nice(10)
 
 
 def _ready() -> bool:

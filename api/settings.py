@@ -63,7 +63,7 @@ class Settings:
     threads: int = 4                        # `serve`: request threads per worker process
     queue_limit: int = 256                  # requests waiting for a thread (more: 503)
     ocsp_signers: int = 1                   # on-demand OCSP signing processes (0: threads)
-    ocsp_nonce_limit: int = 32              # on-demand OCSP requests at once per process
+    ocsp_nonce_limit: int = 8               # on-demand OCSP requests at once per process
     log_format: str = "json"                # servers' logs: json or text
     ready_max_lag: float = 30.0             # /readyz: seconds the read models may lag
 
@@ -121,7 +121,7 @@ class Settings:
             threads=number("CERTLEDGER_THREADS", "4"),
             queue_limit=number("CERTLEDGER_HTTP_QUEUE", "256"),
             ocsp_signers=number("CERTLEDGER_OCSP_SIGNERS", "1"),
-            ocsp_nonce_limit=number("CERTLEDGER_OCSP_NONCE_LIMIT", "32"),
+            ocsp_nonce_limit=number("CERTLEDGER_OCSP_NONCE_LIMIT", "8"),
             log_format=_choice(env, "CERTLEDGER_LOG_FORMAT", ("json", "text")),
             ready_max_lag=seconds("CERTLEDGER_READY_MAX_LAG", "30"),
         )

@@ -106,6 +106,13 @@ class Responders:
                 self._cache[issuer] = (credentials, now + self._refresh)
         return credentials
 
+    def held(self, issuer: str) -> ResponderCredentials | None:
+        """The credentials :meth:`get` holds for ``issuer`` while they are fresh, without
+        reading anything (None: ask :meth:`get`)."""
+        with self._lock:
+            cached = self._cache.get(issuer)
+        return cached[0] if cached is not None and cached[1] > self._clock() else None
+
     def forget(self) -> None:
         """Drop what is cached: the next :meth:`get` reads the log (after a rotation that
         another process made, say)."""
