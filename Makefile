@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 export CERTLEDGER_DATA_DIR ?= $(CURDIR)/var
 BIND   ?= 127.0.0.1:8080
 
-.PHONY: serve test lint bench clean install
+.PHONY: serve test lint bench clean install image-check
 
 $(BIN)/certledger: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: install
 	@command -v hey >/dev/null && command -v cfssl >/dev/null && test -x /usr/bin/time || \
 	  { apt-get update -qq && apt-get install -y -qq hey golang-cfssl time openssl >/dev/null; }
 	$(BIN)/python benchmarks/run_all.py
+
+## image-check: build the Docker image and run it alone and with docker-compose (not in `make test`)
+image-check:
+	bash docker/image-check.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info
