@@ -40,8 +40,9 @@ lint: install
 
 ## bench: benchmarks (not part of make test); results in benchmarks/results/
 bench: install
-	@command -v hey >/dev/null && command -v cfssl >/dev/null && test -x /usr/bin/time || \
-	  { apt-get update -qq && apt-get install -y -qq hey golang-cfssl time openssl >/dev/null; }
+	@command -v hey >/dev/null && command -v cfssl >/dev/null && test -x /usr/bin/time \
+	  && command -v nginx >/dev/null || { apt-get update -qq && \
+	  apt-get install -y -qq hey golang-cfssl time openssl nginx-light >/dev/null; }
 	$(BIN)/python benchmarks/run_all.py
 
 ## image-check: build the Docker image and run it alone and with docker-compose (not in `make test`)

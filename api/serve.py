@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 from dataclasses import replace
@@ -86,7 +87,7 @@ class FrontEndWorker(Worker):  # type: ignore[misc]
             loop.close()
 
     async def _serve(self, front: Any) -> None:
-        serving = asyncio.ensure_future(front.serve([s.sock for s in self.sockets]))
+        serving = asyncio.ensure_future(front.serve(self._listeners()))
         while self.alive and not serving.done():
             self.notify()
             if self.ppid != os.getppid():
@@ -95,6 +96,28 @@ class FrontEndWorker(Worker):  # type: ignore[misc]
             await asyncio.sleep(0.5)
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)
+
+
+    def _listeners(self) -> list[Any]:
+        """The arbiter's sockets, and for each TCP one a socket of this worker's own on the
+        same address (SO_REUSEPORT: the kernel spreads new connections evenly over the
+        workers, where one shared socket lets whichever worker wakes first take most)."""
+        sockets = [s.sock for s in self.sockets]
+        for shared in list(sockets):
+            if shared.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            own = socket.socket(shared.family, socket.SOCK_STREAM)
+            own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            try:
+                own.bind(shared.getsockname()[:2])
+            except OSError:  # the arbiter's socket was made without SO_REUSEPORT
+                own.close()
+                continue
+            own.listen(self.cfg.backlog)
+            own.setblocking(False)
+            sockets.append(own)
+        return sockets
 
 
 def serve(settings: Settings, *, bind: str, workers: int, threads: int) -> None:
@@ -106,6 +129,7 @@ def serve(settings: Settings, *, bind: str, workers: int, threads: int) -> None:
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", f"{__name__}.FrontEndWorker")
+            self.cfg.set("reuse_port", True)  # each worker adds a socket of its own
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 20)
             if settings.log_format == "json":
