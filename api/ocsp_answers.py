@@ -244,17 +244,9 @@ class OcspAnswers:
         if len(issuers) != 1 or None in issuers:
             return _error(ResponseStatus.UNAUTHORIZED)
         (issuer,) = issuers
-        held = getattr(self._responders, "held", None)
-        if held_only:
-            credentials = held(issuer) if held is not None else None
-            if credentials is None:
-                return None
-        try:
-            credentials = credentials if held_only else \
-                self._responders.get(issuer)  # type: ignore[arg-type]
-        except Exception:
-            log.exception("OCSP: the responder of %s cannot be loaded", issuer)
-            credentials = None
+        credentials = self._credentials(issuer, held_only)  # type: ignore[arg-type]
+        if credentials is None and held_only:
+            return None
         if credentials is None:
             return _error(ResponseStatus.TRY_LATER)
         now = self._clock().replace(microsecond=0)
@@ -275,6 +267,16 @@ class OcspAnswers:
         return SigningPlan(credentials, singles, now, parsed.nonce,
                            keys[0] if cacheable else None, entries[0],
                            int(next_update.timestamp()))
+
+    def _credentials(self, issuer: str, held_only: bool) -> ResponderCredentials | None:
+        if held_only:  # what the responders hold, without a read (None: not held)
+            held = getattr(self._responders, "held", None)
+            return held(issuer) if held is not None else None  # type: ignore[no-any-return]
+        try:
+            return self._responders.get(issuer)
+        except Exception:
+            log.exception("OCSP: the responder of %s cannot be loaded", issuer)
+            return None
 
     def complete(self, plan: SigningPlan, body: bytes) -> Answer:
         """The answer for a signed ``plan``; kept in memory when it can serve others."""

@@ -46,6 +46,13 @@ class OnDemandSigning:
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="ocsp-on-demand")
         self._pool: Executor | None = None
 
+    @property
+    def full(self) -> bool:
+        """As many requests in progress as allowed: the next gets tryLater."""
+        return self.pending >= self.limit
+
+    try_later = _TRY_LATER
+
     def start(self) -> None:
         """Start the signing processes (the first request that needs one does: each opens
         a ledger of its own, so a server that gets no such request holds no more

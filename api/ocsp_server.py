@@ -70,6 +70,8 @@ class OcspRoutes:
     def _answer(self, der: bytes, if_none_match: str | None
                 ) -> ocsp_http.Reply | Awaitable[ocsp_http.Reply]:
         ready = self.answers.quick(der)
+        if ready is None and self.signing.full:
+            ready = self.signing.try_later  # at once: no task for what is refused anyway
         if ready is not None:
             return ocsp_http.reply(ready, if_none_match)
         return self._signed(der, if_none_match)

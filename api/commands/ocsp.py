@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -135,6 +136,8 @@ def _worker(settings: Settings, host: str, port: int, poll_seconds: float) -> in
     asyncio.set_event_loop(loop)
     server = OcspHttpServer(answers, poll_seconds=poll_seconds, signing=signing,
                             limits=settings.http)
+    gc.collect()
+    gc.freeze()  # start-up's objects out of the collector's way (see api/serve.py)
     serving = loop.create_task(server.serve(sock))
     loop.add_signal_handler(signal.SIGTERM, serving.cancel)  # then the signers stop too
     try:
