@@ -33,6 +33,8 @@ __all__ = ["OcspRoutes", "OcspHttpServer", "Refresher", "RunningServer", "start_
 log = logging.getLogger("certledger.ocsp")
 
 _POST_PATHS = (b"/ocsp", b"/ocsp/")
+# id-pkix-ocsp-nonce (1.3.6.1.5.5.7.48.1.2) as DER: a request holding it is signed on demand
+_NONCE_OID = bytes.fromhex("06092b0601050507300102")
 
 
 class OcspRoutes:
@@ -69,6 +71,8 @@ class OcspRoutes:
 
     def _answer(self, der: bytes, if_none_match: str | None
                 ) -> ocsp_http.Reply | Awaitable[ocsp_http.Reply]:
+        if self.signing.full and _NONCE_OID in der:  # signed on demand, and no room:
+            return ocsp_http.reply(self.signing.try_later)  # refused before any parsing
         ready = self.answers.quick(der)
         if ready is None and self.signing.full:
             ready = self.signing.try_later  # at once: no task for what is refused anyway
