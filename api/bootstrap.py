@@ -13,16 +13,19 @@ from pathlib import Path
 
 from api.read_side import ReadSide, crl_sync
 from api.settings import Settings
+from ca.applications.accounts import Accounts
 from ca.applications.certificates import Certificates
 from ca.applications.crl_publisher import CrlPublisher, CrlSettings
 from ca.applications.event_log import EventLog, StoreSettings
 from ca.applications.hierarchy import Hierarchy
 from ca.applications.issuing import Issuing, IssuingPolicy
 from ca.applications.pairs import Pairs
+from ca.applications.portals import Portals
 from ca.applications.ports import Clock, utc_now
 from ca.applications.responders import Responders
 from ca.applications.tokens import Tokens
 from ca.encoding import sm2
+from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, HmacKey
 from ca.keys.keystore import KeyStore, KeyStoreError
 from ca.policy.issuance import PublicUrls
 from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
@@ -58,6 +61,8 @@ class CertLedger:
     pairs: Pairs
     responders: Responders
     tokens: Tokens
+    portals: Portals
+    accounts: Accounts
     _read_database: ReadModelDatabase | None = None
     _read: ReadSide | None = field(default=None, repr=False)
     _others: list[ReadSide] = field(default_factory=list, repr=False)
@@ -104,10 +109,14 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
     issuing = Issuing(hierarchy, urls, clock, IssuingPolicy(
         default_issuer=settings.default_issuer,
         accept_empty_sm2_id=settings.accept_empty_sm2_id, lint=lint))
+    portals = Portals(log, clock)
     return CertLedger(
         settings=settings, clock=clock, log=log, keys=keys, urls=urls, hierarchy=hierarchy,
-        issuing=issuing, certificates=Certificates(log, issuing), pairs=Pairs(log, issuing),
-        responders=Responders(log, hierarchy, keys, clock, lint=lint), tokens=Tokens(log),
+        issuing=issuing, certificates=Certificates(log, issuing, portals),
+        pairs=Pairs(log, issuing, portals),
+        responders=Responders(log, hierarchy, keys, clock, lint=lint),
+        tokens=Tokens(log, portals, HmacKey(keys, TOKEN_KEY)), portals=portals,
+        accounts=Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock),
         _read_database=read_database)
 
 
