@@ -32,9 +32,11 @@ from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
 from ca.processes.responder_rotation import ResponderRotation
+from projections.accounts import AccountDirectory
 from projections.authorities import Authorities
 from projections.db import ReadModelDatabase, open_read_model_database
 from projections.following import Follower
+from projections.idempotency_keys import IdempotencyKeys
 from projections.migrate import migrate
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
@@ -164,6 +166,7 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
         ResponderRotation(ledger.responders, ledger.hierarchy, authorities)])
     read = ReadSide(database=database, runner=runner, follower=follower,
                     authorities=authorities, crls=crls, publisher=publisher,
-                    ocsp_rows=ocsp_rows, ocsp_signing=ocsp_signing, processes=processes)
+                    ocsp_rows=ocsp_rows, ocsp_signing=ocsp_signing, processes=processes,
+                    accounts=AccountDirectory(database), idempotency=IdempotencyKeys(database))
     runner.on_commit(read.wake_processes)
     return read

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from ca.applications.crl_publisher import CrlPublisher, CrlUnavailable
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
+from projections.accounts import AccountDirectory
 from projections.authorities import AUTHORITIES_MODEL, Authorities
 from projections.crl_entries import CRL_MODEL
 from projections.db import ReadModelDatabase
 from projections.following import Follower
+from projections.idempotency_keys import IdempotencyKeys
 from projections.ocsp_status import OCSP_MODEL
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
@@ -41,6 +43,8 @@ class ReadSide:
     ocsp_rows: OcspResponseStore
     ocsp_signing: OcspSigning
     processes: ProcessHost
+    accounts: AccountDirectory
+    idempotency: IdempotencyKeys
 
     def wake_processes(self, model: str) -> None:
         """After the runner committed events of ``model``: the processes that follow it
