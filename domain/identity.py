@@ -50,7 +50,7 @@ def check_id_number(value: object, what: str = "id_number") -> str:
         born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
         born = None
-    if born is None or born.year < 1900:
+    if born is None or born.year < 1800:
         raise InvalidRequest(f"{what} does not hold a valid date of birth",
                              code="bad_id_number")
     if id_number_check_character(text[:17]) != text[17]:
