@@ -49,7 +49,7 @@ def list_portals() -> Any:
 @blueprint.post("/tokens")
 @operation("Create a token: an applicant portal's for one portal, an officer's for some "
            "portals or every one (\"*\")", _TAG, {201: "CreatedToken"},
-           request="TokenCreation", errors=(409,))
+           request="TokenCreation", errors=(404, 409))
 @require()
 @idempotent(keep_body=False)
 def create_token() -> Any:

@@ -133,6 +133,8 @@ def _operation(declared: Operation, endpoint: str, arguments: list[str],
         errors.add(404)
     if declared.request is not None:
         errors |= {400, 413, 415}
+    if declared.query:
+        errors.add(400)
     if idempotent:
         parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                            "schema": {"type": "string", "minLength": 1, "maxLength": 255},

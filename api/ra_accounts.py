@@ -40,7 +40,7 @@ def _id(value: str) -> UUID:
 
 @blueprint.post("/accounts")
 @operation("Register an account (enterprise, personal or competent department)", _TAG,
-           {201: "Account"}, request="Registration", errors=(409,))
+           {201: "Account"}, request="Registration", errors=(404, 409))
 @require(PORTAL, OFFICER)
 @idempotent
 def register() -> Any:

@@ -42,7 +42,7 @@ def _id(value: str) -> Any:
 
 @blueprint.post("/certificates")
 @operation("Apply for a certificate (in the caller's portal)", _TAG, {201: "Certificate"},
-           request="Application", errors=(409, 422))
+           request="Application", errors=(404, 409, 422))
 @require(PORTAL, OFFICER)
 @idempotent
 def apply() -> Any:

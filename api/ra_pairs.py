@@ -39,7 +39,7 @@ def _pair_id(value: str) -> Any:
 
 @blueprint.post("/certificate-pairs")
 @operation("Apply for a signing and an encryption certificate as a pair", _TAG,
-           {201: "CertificatePair"}, request="PairApplication", errors=(409, 422))
+           {201: "CertificatePair"}, request="PairApplication", errors=(404, 409, 422))
 @require(PORTAL, OFFICER)
 @idempotent
 def apply_pair() -> Any:
