@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app
@@ -103,7 +104,7 @@ def _build(app: Flask) -> dict[str, Any]:
                 getattr(view, "required_roles", None), getattr(view, "idempotent", False))
     return {
         "openapi": "3.1.0",
-        "info": {"title": "CertLedger", "version": "0.2.0",
+        "info": {"title": "CertLedger", "version": _version(),
                  "description": "An event-sourced certificate authority: RA API (portals, "
                                 "accounts, applications), CA certificates, CRLs, OCSP."},
         "paths": paths,
@@ -112,6 +113,13 @@ def _build(app: Flask) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "an API token (clt_...)"}}},
     }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("certledger")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "0"
 
 
 def _methods(methods: set[str] | None) -> list[str]:

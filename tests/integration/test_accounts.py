@@ -5,6 +5,7 @@ and the accounts read model (search, pages, rebuild)."""
 from __future__ import annotations
 
 import base64
+import threading
 from uuid import UUID
 
 import pytest
@@ -173,3 +174,24 @@ def test_the_accounts_read_model_searches_pages_and_rebuilds(
     before = directory.search(portals=None, limit=100)
     read.runner.rebuild("accounts")
     assert directory.search(portals=None, limit=100) == before
+
+
+def test_two_registrations_racing_for_one_username_one_wins(
+        accounts_ledger: CertLedger) -> None:
+    ledger, barrier, outcomes = accounts_ledger, threading.Barrier(4), []
+
+    def register(case: str) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(_enterprise(ledger, case))
+        except Conflict as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=register, args=(case,))
+               for case in ("race", "RACE", "Race", "rAcE")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(str, outcomes)).count("username_taken") == 3
+    assert sum(isinstance(o, UUID) for o in outcomes) == 1
