@@ -55,9 +55,9 @@ def list_portals() -> Any:
 def create_token() -> Any:
     data = body("name", "role")
     try:
-        role = Role.parse(data["role"]) if isinstance(data["role"], str) else Role.parse("")
+        role = Role.parse(data["role"] if isinstance(data["role"], str) else repr(data["role"]))
     except ValueError as exc:
-        raise ApiError(400, "bad_role", str(exc)) from None
+        raise ApiError(400, "bad_role", str(exc)[:300]) from None
     if not isinstance(data["name"], str):
         raise ApiError(400, "bad_token_name", "name must be text")
     portals = scope_of_request(role, data)

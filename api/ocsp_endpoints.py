@@ -47,8 +47,8 @@ _ANSWER = Binary("application/ocsp-response",
                  "an OCSP response (OCSP errors too are HTTP 200, RFC 6960)")
 
 
-@operation("OCSP request (RFC 6960), DER body application/ocsp-request", "public",
-           {200: _ANSWER}, errors=(413, 415))
+@operation("OCSP request (RFC 6960), DER", "public", {200: _ANSWER},
+           request=Binary("application/ocsp-request"), errors=(413, 415))
 def ocsp_post() -> Any:
     if (request.content_length or 0) > ocsp_http.MAX_REQUEST_BYTES:
         return _response(ocsp_http.too_large())

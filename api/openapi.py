@@ -48,7 +48,7 @@ class Operation:
     summary: str
     tag: str
     responses: dict[int, str | Binary | None]  # status -> schema name, other media, no body
-    request: str | None = None                  # the JSON body's schema name
+    request: str | Binary | None = None         # the JSON body's schema name, or another
     request_required: bool = True
     query: Sequence[Query] = ()
     errors: Sequence[int] = ()                  # more error statuses than the usual ones
@@ -57,7 +57,7 @@ class Operation:
 
 
 def operation(summary: str, tag: str, responses: Mapping[int, str | Binary | None], *,
-              request: str | None = None, request_required: bool = True,
+              request: str | Binary | None = None, request_required: bool = True,
               query: Sequence[Query] = (), errors: Sequence[int] = (),
               description: str = "",
               headers: dict[int, dict[str, Any]] | None = None) -> Callable[[F], F]:
@@ -164,7 +164,11 @@ def _operation(declared: Operation, endpoint: str, arguments: list[str],
         result["x-roles"] = roles
     else:
         result["security"] = []
-    if declared.request is not None:
+    if isinstance(declared.request, Binary):
+        binary = {"type": "string", "contentMediaType": "application/octet-stream"}
+        result["requestBody"] = {"required": declared.request_required, "content": {
+            declared.request.media_type: {"schema": binary}}}
+    elif declared.request is not None:
         result["requestBody"] = {"required": declared.request_required, "content": {
             "application/json": {"schema": schemas.ref(declared.request)}}}
     return result
