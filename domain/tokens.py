@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor, Role
-from domain.errors import Conflict, IllegalTransition, InvalidRequest
+from domain.errors import IllegalTransition, InvalidRequest
 from domain.events import ActorCreated, ActorEvent, who
 from domain.ids import token_id
 from domain.topics import stable_topics
@@ -94,7 +94,7 @@ class ApiToken(Aggregate):
         never given to a token."""
         cls.check_name(name)
         if role is Role.SYSTEM:
-            raise Conflict("the system role cannot be given to a token", code="bad_role")
+            raise InvalidRequest("the system role cannot be given to a token", code="bad_role")
         scope = cls.check_scope(role, portals)
         return cls._create(cls.Created, **who(actor), name=name, role=role.value,
                            token_hash=token_hash, portals=scope)
