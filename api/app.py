@@ -23,7 +23,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     tests pass) and ``SETTINGS``; without them both come from the environment.
     ``RUN_PROCESSES`` (default: the setting, off for ``TESTING`` apps) starts the
     projection runner and the processes in this process."""
-    from api import crl_endpoints, observability, ocsp_endpoints, public, ra
+    from api import (
+        admin,
+        crl_endpoints,
+        observability,
+        ocsp_endpoints,
+        openapi,
+        public,
+        ra_accounts,
+        ra_certificates,
+        ra_pairs,
+    )
     from api.bootstrap import bootstrap
 
     install_log_escaping()  # request data in log lines cannot start a line of its own
@@ -37,7 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ledger = ledger or bootstrap(settings)
     app.extensions[EXTENSION] = ledger
     register_error_handlers(app)
-    app.register_blueprint(ra.blueprint)
+    for blueprint in (ra_certificates.blueprint, ra_pairs.blueprint, ra_accounts.blueprint,
+                      admin.blueprint, openapi.blueprint):
+        app.register_blueprint(blueprint)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(ocsp_endpoints.blueprint)
     app.register_blueprint(crl_endpoints.blueprint)

@@ -38,6 +38,7 @@ def require(*roles: Role) -> Callable[[F], F]:
             g.actor = actor
             return view(*args, **kwargs)
 
+        wrapper.required_roles = sorted(r.value for r in allowed)  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -13,25 +13,30 @@ from pathlib import Path
 
 from api.read_side import ReadSide, crl_sync
 from api.settings import Settings
+from ca.applications.accounts import Accounts
 from ca.applications.certificates import Certificates
 from ca.applications.crl_publisher import CrlPublisher, CrlSettings
 from ca.applications.event_log import EventLog, StoreSettings
 from ca.applications.hierarchy import Hierarchy
 from ca.applications.issuing import Issuing, IssuingPolicy
 from ca.applications.pairs import Pairs
+from ca.applications.portals import Portals
 from ca.applications.ports import Clock, utc_now
 from ca.applications.responders import Responders
 from ca.applications.tokens import Tokens
 from ca.encoding import sm2
+from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, HmacKey
 from ca.keys.keystore import KeyStore, KeyStoreError
 from ca.policy.issuance import PublicUrls
 from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
 from ca.processes.responder_rotation import ResponderRotation
+from projections.accounts import AccountDirectory
 from projections.authorities import Authorities
 from projections.db import ReadModelDatabase, open_read_model_database
 from projections.following import Follower
+from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import leader_lock
 from projections.migrate import migrate
 from projections.registry import read_models
@@ -59,6 +64,8 @@ class CertLedger:
     pairs: Pairs
     responders: Responders
     tokens: Tokens
+    portals: Portals
+    accounts: Accounts
     _read_database: ReadModelDatabase | None = None
     _read: ReadSide | None = field(default=None, repr=False)
     _others: list[ReadSide] = field(default_factory=list, repr=False)
@@ -106,10 +113,14 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
     issuing = Issuing(hierarchy, urls, clock, IssuingPolicy(
         default_issuer=settings.default_issuer,
         accept_empty_sm2_id=settings.accept_empty_sm2_id, lint=lint))
+    portals = Portals(log, clock)
     return CertLedger(
         settings=settings, clock=clock, log=log, keys=keys, urls=urls, hierarchy=hierarchy,
-        issuing=issuing, certificates=Certificates(log, issuing), pairs=Pairs(log, issuing),
-        responders=Responders(log, hierarchy, keys, clock, lint=lint), tokens=Tokens(log),
+        issuing=issuing, certificates=Certificates(log, issuing, portals),
+        pairs=Pairs(log, issuing, portals),
+        responders=Responders(log, hierarchy, keys, clock, lint=lint),
+        tokens=Tokens(log, portals, HmacKey(keys, TOKEN_KEY)), portals=portals,
+        accounts=Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock),
         _read_database=read_database)
 
 
@@ -159,6 +170,7 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
     read = ReadSide(database=database, runner=runner, follower=follower,
                     authorities=authorities, crls=crls, publisher=publisher,
                     ocsp_rows=ocsp_rows, ocsp_signing=ocsp_signing, processes=processes,
+                    accounts=AccountDirectory(database), idempotency=IdempotencyKeys(database),
                     lock=leader_lock(database, connect_timeout=settings.connect_timeout))
     runner.on_commit(read.wake_processes)
     return read

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 
 from api.context import ledger
 from api.errors import DATABASE_ERRORS, ApiError, error_response
+from api.openapi import Binary, operation
 from api.public import ca_chain_ders, last_copies
 from ca.applications.crl_publisher import CrlUnavailable, Publication
 from domain.authority import DELTA_CRL, FULL_CRL, CrlKind
@@ -39,6 +40,9 @@ def _resolve(name: str) -> tuple[str, CrlKind]:
 
 
 @blueprint.get("/crl/<name>.crl")
+@operation("A CA's latest full CRL (<ca>.crl) or delta CRL (<ca>-delta.crl), DER", "public",
+           {200: Binary("application/pkix-crl", "the CRL, DER"), 304: None}, errors=(404, 503),
+           headers={503: {"Retry-After": {"type": "string"}}})
 def crl(name: str) -> Any:
     """The latest stored CRL, as it was signed. A GET never signs or records anything:
     the CRL processes publish (a first base as soon as a CA exists)."""

@@ -45,7 +45,7 @@ def secure_data_dir(data_dir: Path) -> list[Path]:
 
 def _ours(name: str) -> bool:
     return name.startswith(_STORES) or name in ("keys", "key-passphrase") \
-        or name.endswith(".key.json")
+        or name.endswith((".key.json", ".secret.json"))
 
 
 def _keys(data_dir: Path) -> list[Path]:

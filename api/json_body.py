@@ -18,12 +18,12 @@ import math
 import re
 from typing import Any
 
-from flask import request
+from flask import g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError
 
-__all__ = ["json_body", "check_json_text", "MAX_DEPTH", "MAX_INT_DIGITS"]
+__all__ = ["json_body", "request_body", "check_json_text", "MAX_DEPTH", "MAX_INT_DIGITS"]
 
 MAX_DEPTH = 32
 MAX_INT_DIGITS = 100
@@ -35,7 +35,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def json_body() -> Any:
     """The request's JSON value ({} when there is no body); ApiError when it is not one."""
-    raw = _read_body()
+    raw = request_body()
     if not raw:
         return {}
     if not request.is_json:
@@ -43,11 +43,18 @@ def json_body() -> Any:
     return parse_json(raw)
 
 
+def request_body() -> bytes:
+    """The body, at most ``MAX_CONTENT_LENGTH`` octets (413 beyond it), read once per
+    request. With a Content-Length werkzeug frames and limits it; a chunked body (no
+    Content-Length, the server terminating the stream) is read here, because werkzeug's
+    limited stream stops quietly at the limit and would hand over a truncated body."""
+    body: bytes | None = g.get("certledger_body")
+    if body is None:
+        body = g.certledger_body = _read_body()
+    return body
+
+
 def _read_body() -> bytes:
-    """The body, at most ``MAX_CONTENT_LENGTH`` octets (413 beyond it). With a
-    Content-Length werkzeug frames and limits it; a chunked body (no Content-Length, the
-    server terminating the stream) is read here, because werkzeug's limited stream stops
-    quietly at the limit and would hand over a truncated body."""
     if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
         return request.get_data(cache=True)
     limit = request.max_content_length or 64 * 1024

@@ -23,6 +23,7 @@ from api.bootstrap import CertLedger
 from api.context import ledger
 from api.logs import request_id
 from api.metrics import Metrics, Sample, render
+from api.openapi import Binary, operation
 from api.wsgi_bridge import REQUEST_ID_KEY, ROUTE_KEY
 from domain.authority import FULL_CRL
 
@@ -72,6 +73,8 @@ def install(app: Flask) -> None:
 
 
 @blueprint.get("/readyz")
+@operation("Readiness: database, projection lag, CRL freshness", "public",
+           {200: "Readiness", 503: "Readiness"})
 def ready() -> Any:
     checks = readiness(ledger())
     ok = all(check["ok"] for check in checks.values())
@@ -79,6 +82,8 @@ def ready() -> Any:
 
 
 @blueprint.get("/metrics")
+@operation("Metrics (Prometheus text format 0.0.4)", "public",
+           {200: Binary("text/plain", "counters, gauges and histograms")})
 def metrics() -> Any:
     own: Metrics = current_app.extensions.setdefault(METRICS, Metrics())
     samples = own.server_samples() + stored_state_samples(ledger())

@@ -16,6 +16,7 @@ from api import ocsp_http
 from api.context import EXTENSION
 from api.logs import request_id
 from api.ocsp_answers import OcspAnswers
+from api.openapi import Binary, operation
 
 __all__ = ["blueprint", "answers_for"]
 
@@ -43,6 +44,12 @@ def _response(reply: ocsp_http.Reply) -> Any:
     return Response(reply.body, status=reply.status, headers=reply.headers)
 
 
+_ANSWER = Binary("application/ocsp-response",
+                 "an OCSP response (OCSP errors too are HTTP 200, RFC 6960)")
+
+
+@operation("OCSP request (RFC 6960), DER", "public", {200: _ANSWER},
+           request=Binary("application/ocsp-request"), errors=(413, 415))
 def ocsp_post() -> Any:
     if (request.content_length or 0) > ocsp_http.MAX_REQUEST_BYTES:
         return _response(ocsp_http.too_large(request_id.get()))
@@ -53,6 +60,7 @@ def ocsp_post() -> Any:
     return _response(ocsp_http.reply(answers_for(current_app).answer(der)))
 
 
+@operation("OCSP request (RFC 5019), base64 in the path", "public", {200: _ANSWER, 304: None})
 def ocsp_get(encoded: str) -> Any:
     return _response(ocsp_http.get(answers_for(current_app), encoded,
                                    request.headers.get("If-None-Match")))

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app
 
 from api.context import ledger
 from api.errors import DATABASE_ERRORS, ApiError
+from api.openapi import Binary, operation
 from api.views import pem
 from domain.errors import NotFound
 
@@ -53,17 +54,22 @@ def _chain(name: str) -> list[bytes]:
 
 
 @blueprint.get("/ca/<name>.crt")
+@operation("A CA's certificate (DER)", "public",
+           {200: Binary("application/pkix-cert", "the CA certificate, DER")})
 def ca_certificate(name: str) -> Any:
     return Response(_chain(name)[0], mimetype="application/pkix-cert",
                     headers={"Cache-Control": "public, max-age=3600"})
 
 
 @blueprint.get("/ca/<name>-chain.pem")
+@operation("A CA's certificate and its parents' (PEM)", "public",
+           {200: Binary("application/pem-certificate-chain", "the chain, PEM")})
 def ca_chain(name: str) -> Any:
     chain = "".join(pem(der) for der in _chain(name))
     return Response(chain, mimetype="application/pem-certificate-chain")
 
 
 @blueprint.get("/healthz")
+@operation("Liveness", "public", {200: "Health"})
 def health() -> Any:
     return {"status": "ok"}

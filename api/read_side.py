@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from ca.applications.crl_publisher import CrlPublisher, CrlUnavailable
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
+from projections.accounts import AccountDirectory
 from projections.authorities import AUTHORITIES_MODEL, Authorities
 from projections.crl_entries import CRL_MODEL
 from projections.db import ReadModelDatabase
 from projections.following import Follower
+from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import Leader, LeaderLock
 from projections.ocsp_status import OCSP_MODEL
 from projections.runner import ProjectionRunner
@@ -43,6 +45,8 @@ class ReadSide:
     ocsp_rows: OcspResponseStore
     ocsp_signing: OcspSigning
     processes: ProcessHost
+    accounts: AccountDirectory
+    idempotency: IdempotencyKeys
     lock: LeaderLock | None = None  # None: no election, start() runs the work here
     leader: Leader | None = field(default=None, init=False)
 

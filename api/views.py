@@ -9,9 +9,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import load_der_x509_certificate
 
 from ca.applications.pairs import CertificatePair
+from ca.applications.portals import PortalInfo
+from domain.accounts import Account, Verification, VerificationTarget
 from domain.certificate import Certificate
+from projections.accounts import AccountRow
 
-__all__ = ["certificate_view", "pair_view", "pem"]
+__all__ = ["certificate_view", "pair_view", "pem", "account_view", "account_summary",
+           "portal_view"]
 
 
 def pem(der: bytes) -> str:
@@ -32,6 +36,7 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
         "key_algorithm": certificate.key_algorithm,
         "validity_days": certificate.validity_days,
         "account_id": certificate.account_id,
+        "portal": certificate.portal,
         "applied_at": _time(certificate.created_on),
         "updated_at": _time(certificate.modified_on),
         "version": certificate.version,
@@ -61,3 +66,48 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
 def pair_view(pair: CertificatePair) -> dict[str, Any]:
     return {"pair_id": str(pair.pair_id), "signing": certificate_view(pair.signing),
             "encryption": certificate_view(pair.encryption)}
+
+
+def _verification(verification: Verification | None,
+                  target: VerificationTarget) -> dict[str, Any] | None:
+    if verification is None:
+        return None
+    view = {"name": verification.name, "method": verification.method,
+            "evidence_sha256": verification.evidence_sha256,
+            "verified_by": verification.verified_by,
+            "verified_at": _time(verification.verified_at)}
+    if target is VerificationTarget.ENTERPRISE:  # a person's number is an HMAC: not shown
+        view["licence_number"] = verification.number
+    return view
+
+
+def account_view(account: Account) -> dict[str, Any]:
+    """An account as its portal sees it: the handler's identity card number never (it is
+    not kept; only that one is recorded)."""
+    handler = account.handler
+    return {
+        "id": str(account.id), "portal": account.portal, "kind": account.kind.value,
+        "username": account.username, "name": account.name,
+        "licence_number": account.licence_number, "contacts": dict(account.contacts),
+        "handler": None if handler is None else {
+            "name": handler["name"], "phone": handler["phone"], "id_number_recorded": True},
+        "verifications": {target.value: _verification(account.verifications.get(target),
+                                                      target)
+                          for target in VerificationTarget},
+        "registered_at": _time(account.created_on), "updated_at": _time(account.modified_on),
+        "version": account.version,
+    }
+
+
+def account_summary(row: AccountRow) -> dict[str, Any]:
+    return {"id": row.account_id, "portal": row.portal, "kind": row.kind,
+            "username": row.username, "name": row.name, "licence_number": row.licence_number,
+            "phone": row.phone, "email": row.email, "handler_name": row.handler_name,
+            "verified": {"person": row.person_verified,
+                         "enterprise": row.enterprise_verified},
+            "registered_at": row.registered_at}
+
+
+def portal_view(portal: PortalInfo) -> dict[str, Any]:
+    return {"code": portal.code, "name": portal.name, "created_at": _time(portal.created),
+            "created_by": portal.created_by}

@@ -148,7 +148,8 @@ def bench_http(backend: str, algorithm: KeyAlgorithm, count: int, clients: int) 
     try:
         subprocess.run([*cli, "init", "--algorithm", algorithm.value], env=env, check=True,
                        cwd=root, capture_output=True)
-        token = subprocess.run([*cli, "token", "create", "--role", "officer", "--name", "bench"],
+        token = subprocess.run([*cli, "token", "create", "--role", "officer", "--portals", "*",
+                                "--name", "bench"],
                                env=env, check=True, cwd=root, capture_output=True,
                                text=True).stdout.strip()
         server = subprocess.Popen([*cli, "serve", "--bind", f"127.0.0.1:{port}", "--workers",

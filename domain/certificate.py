@@ -25,7 +25,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.actors import Actor
+from domain.actors import DEFAULT_PORTAL, Actor
 from domain.errors import IllegalTransition, InvalidRequest
 from domain.events import ActorCreated, ActorEvent, who
 from domain.reasons import RevocationReason
@@ -82,6 +82,7 @@ class Certificate(Aggregate, created_event_name="Applied"):
         pair_role: str | None = None        # "signing" or "encryption" within the pair
         key_source: str = APPLICANT_CSR     # who made the key pair (room for KMC escrow)
         csr_signer_id: str | None = None    # SM2 only: the signer ID that verified the CSR
+        portal: str = DEFAULT_PORTAL        # the RA portal it belongs to (of the applicant)
 
     class Approved(ActorEvent):
         TOPIC = "certledger:Certificate.Approved:v1"
@@ -148,8 +149,9 @@ class Certificate(Aggregate, created_event_name="Applied"):
                  validity_days: int, account_id: str | None,
                  predecessor_id: UUID | None, pair_id: UUID | None = None,
                  pair_role: str | None = None, key_source: str = APPLICANT_CSR,
-                 csr_signer_id: str | None = None) -> None:
+                 csr_signer_id: str | None = None, portal: str = DEFAULT_PORTAL) -> None:
         self.applied_by = actor_id
+        self.portal = portal
         self.issuer = issuer
         self.profile = profile
         self.subject = subject
@@ -181,19 +183,21 @@ class Certificate(Aggregate, created_event_name="Applied"):
                   validity_days: int, account_id: str | None = None,
                   predecessor_id: UUID | None = None, pair_id: UUID | None = None,
                   pair_role: PairRole | None = None, key_source: str = APPLICANT_CSR,
-                  csr_signer_id: str | None = None) -> Certificate:
-        """A new application. A half of a pair gets the id derived from the pair and its role."""
+                  csr_signer_id: str | None = None, portal: str = DEFAULT_PORTAL,
+                  certificate_id: UUID | None = None) -> Certificate:
+        """A new application in ``portal``, with ``certificate_id`` if given (else a new
+        one). A half of a pair gets the id derived from the pair and its role."""
         if (pair_id is None) != (pair_role is None):
             raise ValueError("a pair member needs a pair id and a role")
-        certificate_id = cls.pair_member_id(pair_id, PairRole(pair_role)) \
-            if pair_id and pair_role else None
+        if pair_id and pair_role:
+            certificate_id = cls.pair_member_id(pair_id, PairRole(pair_role))
         return cls._create(cls.Applied, id=certificate_id, timestamp=at, **who(actor),
                            issuer=issuer, profile=profile, subject=subject, csr_der=csr_der,
                            key_algorithm=key_algorithm, validity_days=validity_days,
                            account_id=account_id, predecessor_id=predecessor_id, pair_id=pair_id,
                            pair_role=PairRole(pair_role).value if pair_role else None,
-                           key_source=key_source,
-                           csr_signer_id=csr_signer_id)
+                           key_source=key_source, csr_signer_id=csr_signer_id,
+                           portal=portal)
 
     @staticmethod
     def pair_member_id(pair_id: UUID, role: PairRole | str) -> UUID:

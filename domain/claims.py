@@ -2,7 +2,7 @@
 
 A claim's id is derived from the value (``domain.ids``); saving a claim whose id
 exists fails atomically with the events that needed it, so two issuances can
-never share a serial number under one issuer.
+never share a serial number under one issuer, nor two accounts of one portal a username.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
 from domain.events import ActorCreated, who
-from domain.ids import serial_claim_id
+from domain.ids import serial_claim_id, username_claim_id
 from domain.topics import stable_topics
 
-__all__ = ["SerialClaim"]
+__all__ = ["SerialClaim", "UsernameClaim"]
 
 
 @stable_topics("certledger:SerialClaim")
@@ -44,3 +44,30 @@ class SerialClaim(Aggregate, created_event_name="Claimed"):
         return cls._create(cls.Claimed, **who(actor),
                            issuer=issuer, serial_number=serial_number,
                            certificate_id=certificate_id)
+
+
+@stable_topics("certledger:UsernameClaim")
+class UsernameClaim(Aggregate, created_event_name="Claimed"):
+    """A username taken within a portal (saved with the account's ``Registered``)."""
+
+    class Claimed(ActorCreated):
+        TOPIC = "certledger:UsernameClaim.Claimed:v1"
+        portal: str
+        username: str
+        account_id: UUID
+
+    def __init__(self, *, actor_id: str, actor_role: str, portal: str, username: str,
+                 account_id: UUID) -> None:
+        self.portal = portal
+        self.username = username
+        self.account_id = account_id
+
+    @staticmethod
+    def create_id(portal: str, username: str) -> UUID:
+        return username_claim_id(portal, username)
+
+    @classmethod
+    def claim(cls, *, actor: Actor, portal: str, username: str,
+              account_id: UUID) -> UsernameClaim:
+        return cls._create(cls.Claimed, **who(actor), portal=portal, username=username,
+                           account_id=account_id)

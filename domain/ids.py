@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid5
 
-__all__ = ["NAMESPACE", "serial_claim_id", "token_id"]
+__all__ = ["NAMESPACE", "serial_claim_id", "token_id", "username_claim_id"]
 
 NAMESPACE = UUID("6f1c1d4e-2b0a-5c8e-9f3a-7d1e0c4b8a21")
 
@@ -15,3 +15,8 @@ def serial_claim_id(issuer: str, serial_number: int) -> UUID:
 
 def token_id(token_hash_hex: str) -> UUID:
     return uuid5(NAMESPACE, f"token:{token_hash_hex}")
+
+
+def username_claim_id(portal: str, username: str) -> UUID:
+    """The claim on an (upper-case) username within a portal."""
+    return uuid5(NAMESPACE, f"username:{portal}:{username}")

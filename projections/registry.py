@@ -7,6 +7,7 @@ sign, write events or call out (tests/unit/test_architecture.py checks its impor
 
 from __future__ import annotations
 
+from projections.accounts import AccountsReadModel
 from projections.authorities import AuthoritiesReadModel
 from projections.base import ReadModel
 from projections.crl_entries import CrlReadModel
@@ -16,4 +17,4 @@ __all__ = ["read_models"]
 
 
 def read_models() -> list[ReadModel]:
-    return [AuthoritiesReadModel(), CrlReadModel(), OcspReadModel()]
+    return [AuthoritiesReadModel(), CrlReadModel(), OcspReadModel(), AccountsReadModel()]

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
+from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from ca.applications.event_log import EventLog
 from domain.errors import Conflict
 
-__all__ = ["retry_on_conflict", "ATTEMPTS"]
+__all__ = ["retry_on_conflict", "save_new", "ATTEMPTS"]
 
 T = TypeVar("T")
 ATTEMPTS = 8
@@ -32,3 +35,26 @@ def retry_on_conflict(attempt: Callable[[], T], *, what: str = "the aggregate",
         except IntegrityError:
             continue  # lost a race: reload and check the rules again
     raise Conflict(f"{what} is changing too fast; try again", code="busy")
+
+
+def save_new(log: EventLog, make: Callable[[], list[Aggregate]], new_id: UUID | None,
+             existing: Callable[[], object]) -> UUID:
+    """Save the aggregates ``make`` builds (the first is the new one) and return its id.
+
+    With ``new_id`` (derived from a request's Idempotency-Key, see api/idempotency.py)
+    the new aggregate has that id, so a retried request cannot make it twice: when it
+    exists already (before, or saved by a racing twin), ``existing()`` is called (it
+    raises NotFound if the caller may not see it) and its id returned; nothing is saved.
+    """
+    if new_id is not None and log.has(new_id):
+        existing()
+        return new_id
+    aggregates = make()
+    try:
+        log.save(*aggregates)
+    except IntegrityError:
+        if new_id is None or not log.has(new_id):
+            raise
+        existing()
+        return new_id
+    return aggregates[0].id

@@ -98,6 +98,10 @@ class EventLog(Application):
             return None
         return aggregate if isinstance(aggregate, kind) else None
 
+    def has(self, aggregate_id: UUID) -> bool:
+        """Whether an aggregate with this id has been saved (any kind)."""
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
     def head(self) -> int:
         """The position of the last event in the log (0 when it is empty)."""
         return int(self.recorder.max_notification_id() or 0)

@@ -26,7 +26,7 @@ from ca.policy.issuance import (
 from ca.policy.profiles import PROFILES, Profile, get_profile
 from ca.policy.requests import CheckedRequest, check_request, recorded_request_key
 from ca.policy.subject_names import normalise_subject
-from domain.actors import Actor
+from domain.actors import DEFAULT_PORTAL, Actor
 from domain.certificate import Certificate, PairRole, Status
 from domain.claims import SerialClaim
 from domain.errors import IllegalTransition, InvalidRequest
@@ -54,7 +54,8 @@ class Issuing:
     def draft(self, actor: Actor, at: datetime, *, profile: str, csr: str | bytes,
               subject: Any, issuer: str | None, validity_days: int | None,
               account_id: str | None, pair_id: UUID | None = None,
-              pair_role: PairRole | None = None) -> tuple[Certificate, CheckedRequest]:
+              pair_role: PairRole | None = None, portal: str = DEFAULT_PORTAL,
+              certificate_id: UUID | None = None) -> tuple[Certificate, CheckedRequest]:
         """A checked, not yet saved application, and the request it was checked with."""
         chosen = get_profile(profile)
         clean_subject = normalise_subject(subject)
@@ -79,7 +80,8 @@ class Issuing:
             subject=clean_subject, csr_der=request.der,
             key_algorithm=request.key_algorithm.value, validity_days=days,
             account_id=account_id, pair_id=pair_id, pair_role=pair_role,
-            csr_signer_id=_signer_id_text(request.sm2_signer_id))
+            csr_signer_id=_signer_id_text(request.sm2_signer_id), portal=portal,
+            certificate_id=certificate_id)
         return certificate, request
 
     def _preview(self, issuer_name: str, profile: Profile, subject: dict[str, Any],

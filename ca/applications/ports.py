@@ -7,17 +7,18 @@ never imports: what a process needs from them is declared here and implemented t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from ca.encoding.ocsp_responses import CertStatus
 from ca.policy.issuance import Issuer, IssuerInfo
+from domain.actors import Actor
 from domain.authority import CertificateAuthority
 
 __all__ = ["Clock", "utc_now", "IssuerSource", "AuthorityNames", "StatusRow", "SignedResponses",
-           "OcspRowStore"]
+           "OcspRowStore", "PortalDirectory", "Hmac"]
 
 Clock = Callable[[], datetime]
 
@@ -89,3 +90,24 @@ class OcspRowStore(Protocol):
     def save(self, signed: Sequence[SignedResponses]) -> None:
         """Store the responses of rows whose status is still the one they were signed for."""
         ...
+
+
+class PortalDirectory(Protocol):
+    """Which portals exist and which one a new record belongs to (implemented by
+    ``ca.applications.portals.Portals``)."""
+
+    def check_exist(self, codes: Iterable[str]) -> None:
+        """NotFound for the first of ``codes`` that is no portal."""
+        ...
+
+    def resolve(self, actor: Actor, requested: object | None) -> str:
+        """The portal of a record ``actor`` creates (``requested``: from the request)."""
+        ...
+
+
+class Hmac(Protocol):
+    """HMAC-SHA256 under a server key (``ca.keys.hmac_keys.HmacKey``)."""
+
+    key_ref: str
+
+    def digest(self, data: bytes) -> bytes: ...

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from api.bootstrap import CertLedger
-from domain.actors import Role
+from domain.actors import Actor, Role
 from tests.conftest import ADMIN
 from tests.crl_helpers import publish_crls
 
@@ -36,3 +36,28 @@ def api(ledger: CertLedger) -> Api:
     tokens = {role.value: ledger.tokens.create(ADMIN, name=f"{role.value}-1", role=role)
               for role in (Role.APPLICANT_PORTAL, Role.OFFICER, Role.ADMIN, Role.AUDITOR)}
     return Api(app.test_client(), ledger, tokens)
+
+
+@dataclass
+class Tenants:
+    """Two portals, ``a`` and ``b``, each with a portal token and an officer token of its
+    own (``portal-a``, ``officer-a``, ...), beside the ``api`` fixture's tokens."""
+
+    api: Api
+    actors: dict[str, Actor]
+
+    def call(self, method: str, path: str, who: str | None, **kwargs: Any) -> Any:
+        return self.api.call(method, path, role=who, **kwargs)
+
+
+@pytest.fixture
+def tenants(api: Api) -> Tenants:
+    ledger = api.ledger
+    actors: dict[str, Actor] = {}
+    for code in ("a", "b"):
+        ledger.portals.create(ADMIN, code=code, name=f"Portal {code.upper()}")
+        for role in (Role.APPLICANT_PORTAL, Role.OFFICER):
+            who = f"{'portal' if role is Role.APPLICANT_PORTAL else 'officer'}-{code}"
+            api.tokens[who] = ledger.tokens.create(ADMIN, name=who, role=role, portals=[code])
+            actors[who] = Actor(who, role, frozenset({code}))
+    return Tenants(api, actors)

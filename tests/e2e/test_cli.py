@@ -66,7 +66,7 @@ def test_a_token_name_no_actor_may_have_is_refused_and_nothing_recorded(
     with pytest.raises(InvalidRequest) as refused:
         cli.tokens.create(ADMIN, name=name, role=Role.OFFICER)
     assert refused.value.code == "bad_token_name"
-    assert main(["token", "create", "--role", "officer", "--name", name]) == 2
+    assert main(["token", "create", "--role", "officer", "--portals", "*", "--name", name]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "token name" in err
     assert _head(cli) == before
@@ -87,7 +87,7 @@ def test_a_token_recorded_with_a_bad_name_is_refused_not_a_500(cli: CertLedger) 
 def test_tokens_are_listed_and_revoked_by_id_or_from_stdin(
         cli: CertLedger, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    assert main(["token", "create", "--role", "officer", "--name", "li.si"]) == 0
+    assert main(["token", "create", "--role", "officer", "--portals", "*", "--name", "li.si"]) == 0
     out, err = capsys.readouterr()
     token = out.strip()
     [info] = [t for t in cli.tokens.list() if t.name == "li.si"]

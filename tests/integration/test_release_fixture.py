@@ -15,10 +15,12 @@ from api.bootstrap import CertLedger, bootstrap
 from api.settings import Settings
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.keys.keystore import KeyStore
+from domain.actors import DEFAULT_PORTAL, Actor, Role
 from domain.certificate import Certificate, Status
-from domain.errors import IllegalTransition, InvalidRequest
+from domain.errors import IllegalTransition, InvalidRequest, NotFound
 from domain.reasons import RevocationReason
-from tests.conftest import OFFICER, PORTAL
+from domain.tokens import ApiToken
+from tests.conftest import ADMIN, OFFICER, PORTAL
 from tests.crl_helpers import crl_entries
 from tests.helpers import event_topics, make_csr
 from tests.interop.test_sm2_certificates import sm2_csr
@@ -120,3 +122,26 @@ def test_release_0_1_cas_get_the_issuing_policy_derived_from_their_events(
                                         issuer=issuer)
         ledger.certificates.approve(OFFICER, cid)
         assert ledger.certificates.issue(OFFICER, cid).status is Status.ISSUED
+
+
+def test_release_0_1_data_belongs_to_the_default_portal(old_release) -> None:
+    """Tokens and applications of release 0.1 carry no portal: an applicant-portal token of
+    then acts in the default portal and its applications are the default portal's; a
+    new portal's token does not see them, an officer token of then sees every portal."""
+    ledger, ids, _ = old_release
+    tokens = {info.name: info for info in ledger.tokens.list()}
+    assert tokens["portal-a"].portals is None and tokens["portal-a"].scope == "default"
+    record = ledger.log.load(tokens["portal-a"].id, ApiToken)
+    assert record is not None and record.actor().portals == frozenset({DEFAULT_PORTAL})
+    assert tokens["officer-old"].scope == "*"
+    for name in ("good", "revoked", "sm2_leaf"):
+        assert ledger.certificates.get(ids[name]).portal == DEFAULT_PORTAL
+    assert {half.portal for half in ledger.pairs.get(ids["pair"]).halves} == {DEFAULT_PORTAL}
+    assert ledger.certificates.get_for(PORTAL, ids["good"]).id == ids["good"]
+    ledger.portals.create(ADMIN, code="qh-stats", name="青海统计")
+    newcomer = Actor("portal-qh", Role.APPLICANT_PORTAL, frozenset({"qh-stats"}))
+    with pytest.raises(NotFound):
+        ledger.certificates.get_for(newcomer, ids["good"])
+    with pytest.raises(NotFound):
+        ledger.pairs.revoke(newcomer, ids["pair"], RevocationReason.CA_COMPROMISE)
+    assert [p.code for p in ledger.portals.list()] == [DEFAULT_PORTAL, "qh-stats"]

@@ -1,0 +1,137 @@
+"""JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of what the API takes and answers.
+
+Answers are described exactly (``additionalProperties: false``), so a view that starts
+answering something else fails the schemathesis run (tests/e2e/test_openapi.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["COMPONENTS", "ref"]
+
+_TEXT: dict[str, Any] = {"type": "string"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+_ID: dict[str, Any] = {"type": "string", "format": "uuid"}
+_NULLABLE_TEXT: dict[str, Any] = {"type": ["string", "null"]}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(required: dict[str, Any], optional: dict[str, Any] | None = None, *,
+            closed: bool = True) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object",
+                              "properties": {**required, **(optional or {})},
+                              "required": list(required)}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+_CONTACTS = _object({"contact_name": _NULLABLE_TEXT, "phone": _NULLABLE_TEXT,
+                     "email": _NULLABLE_TEXT, "address": _NULLABLE_TEXT})
+_CONTACTS_IN = _object({"phone": {**_TEXT, "description": "a mobile number or a fixed line "
+                                  "with its area code (+86 allowed)"}},
+                       {"contact_name": _TEXT, "email": _TEXT, "address": _TEXT})
+_VERIFICATION = {"oneOf": [{"type": "null"}, _object(
+    {"name": _TEXT, "method": _TEXT, "evidence_sha256": _TEXT, "verified_by": _TEXT,
+     "verified_at": _TIME}, {"licence_number": _TEXT})]}
+
+COMPONENTS: dict[str, Any] = {
+    "Error": _object({"error": _object({"code": _TEXT, "message": _TEXT},
+                                       {"request_id": {**_TEXT, "description": "the request's "
+                                                       "id, as in X-Request-Id and the logs"}})}),
+    "Health": _object({"status": _TEXT}),
+    "Readiness": _object({"status": {"enum": ["ready", "not_ready"]},
+                          "checks": {"type": "object", "additionalProperties": _object(
+                              {"ok": {"type": "boolean"}}, closed=False)}}),
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
+    "Certificate": _object(
+        {"id": _ID, "status": {"enum": ["applied", "approved", "rejected", "issued",
+                                        "suspended", "revoked"]},
+         "issuer": _TEXT, "profile": _TEXT, "subject": {"type": "object"},
+         "key_algorithm": _TEXT, "validity_days": {"type": "integer"},
+         "account_id": _NULLABLE_TEXT, "portal": _TEXT, "applied_at": _TIME,
+         "updated_at": _TIME, "version": {"type": "integer"}},
+        {"pair": _object({"id": _ID, "role": {"enum": ["signing", "encryption"]},
+                          "partner_id": _ID}),
+         "key_source": _TEXT, "csr_signer_id": _TEXT, "rejection_reason": _TEXT,
+         "serial_number": _TEXT, "not_before": _TIME, "not_after": _TIME,
+         "certificate_pem": _TEXT,
+         "revocation": _object({"reason": _TEXT, "revocation_time": _TIME,
+                                "invalidity_date": {"type": ["string", "null"]}})}),
+    "CertificatePair": _object({"pair_id": _ID, "signing": ref("Certificate"),
+                                "encryption": ref("Certificate")}),
+    "Application": _object(
+        {"profile": _TEXT, "csr": {**_TEXT, "description": "PKCS#10, PEM"},
+         "subject": {"type": "object"}},
+        {"issuer": _TEXT, "validity_days": {"type": "integer"}, "account_id": _TEXT,
+         "portal": {**_TEXT, "description": "for an officer or admin who sees several "
+                    "portals; a portal token's applications are always its own portal's"}},
+        closed=False),
+    "PairApplication": _object(
+        {"signing_csr": _TEXT, "encryption_csr": _TEXT, "subject": {"type": "object"}},
+        {"signing_profile": _TEXT, "issuer": _TEXT, "validity_days": {"type": "integer"},
+         "account_id": _TEXT, "portal": _TEXT}, closed=False),
+    "Rejection": _object({"reason": _TEXT}, closed=False),
+    "Revocation": _object(
+        {"reason": {"oneOf": [_TEXT, {"type": "integer"}],
+                    "description": "RFC 5280 CRLReason: keyCompromise, ... or its code"}},
+        {"invalidity_date": _TIME, "comment": _TEXT}, closed=False),
+    "Comment": _object({}, {"comment": _TEXT}, closed=False),
+    "Empty": {"type": "object"},
+    "Registration": _object(
+        {"kind": {"enum": ["enterprise", "personal", "competent-department"]},
+         "username": _TEXT, "name": _TEXT, "contacts": _CONTACTS_IN},
+        {"licence_number": {**_TEXT, "description": "unified social credit code (GB 32100)"
+                            "; required for an enterprise"},
+         "portal": _TEXT}, closed=False),
+    "Contacts": _CONTACTS_IN,
+    "Handler": _object({"name": _TEXT, "phone": _TEXT, "id_number": {
+        **_TEXT, "description": "resident identity card number (GB 11643); kept only as "
+        "an HMAC"}}, closed=False),
+    "VerificationRecord": _object(
+        {"target": {"enum": ["person", "enterprise"]}, "name": _TEXT,
+         "number": {**_TEXT, "description": "person: identity card number (kept as an HMAC)"
+                    "; enterprise: unified social credit code"},
+         "method": _TEXT,
+         "evidence_sha256": {**_TEXT, "description": "SHA-256 of the evidence, hex"}},
+        closed=False),
+    "Account": _object(
+        {"id": _ID, "portal": _TEXT,
+         "kind": {"enum": ["enterprise", "personal", "competent-department"]},
+         "username": _TEXT, "name": _TEXT, "licence_number": _NULLABLE_TEXT,
+         "contacts": _CONTACTS,
+         "handler": {"oneOf": [{"type": "null"}, _object(
+             {"name": _TEXT, "phone": _TEXT, "id_number_recorded": {"type": "boolean"}})]},
+         "verifications": _object({"person": _VERIFICATION, "enterprise": _VERIFICATION}),
+         "registered_at": _TIME, "updated_at": _TIME, "version": {"type": "integer"}}),
+    "AccountSummary": _object(
+        {"id": _ID, "portal": _TEXT, "kind": _TEXT, "username": _TEXT, "name": _TEXT,
+         "licence_number": _NULLABLE_TEXT, "phone": _NULLABLE_TEXT,
+         "email": _NULLABLE_TEXT, "handler_name": _NULLABLE_TEXT,
+         "verified": _object({"person": {"type": "boolean"},
+                              "enterprise": {"type": "boolean"}}),
+         "registered_at": _TIME}),
+    "AccountList": _object({"items": {"type": "array", "items": ref("AccountSummary")},
+                            "next_cursor": _NULLABLE_TEXT}),
+    "Portal": _object({"code": _TEXT, "name": _TEXT,
+                       "created_at": {"type": ["string", "null"], "format": "date-time"},
+                       "created_by": _NULLABLE_TEXT}),
+    "PortalList": _object({"items": {"type": "array", "items": ref("Portal")}}),
+    "PortalCreation": _object({"code": {**_TEXT, "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+                               "name": _TEXT}, closed=False),
+    "TokenCreation": _object(
+        {"name": _TEXT,
+         "role": {"enum": ["applicant-portal", "officer", "admin", "auditor"]}},
+        {"portal": {**_TEXT, "description": "applicant-portal: its one portal"},
+         "portals": {"oneOf": [{"type": "array", "items": _TEXT}, {"const": "*"}],
+                     "description": "officer: the portals it sees, or \"*\" for every one"}},
+        closed=False),
+    "CreatedToken": _object(
+        {"id": _ID, "name": _TEXT, "role": _TEXT,
+         "portals": {"oneOf": [{"type": "array", "items": _TEXT}, {"type": "null"}]},
+         "token": {**_TEXT, "description": "the bearer token, shown in this answer only"}}),
+}

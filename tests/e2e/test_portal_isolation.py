@@ -1,0 +1,223 @@
+"""Portal isolation: every RA endpoint × (its portal's token, its portal's officer, another
+portal's token, another portal's officer, no token) → allowed, 404, 403 or 401.
+
+What belongs to portal ``a`` is "not found" for portal ``b`` (404, never 403: ids do not
+leak) and a refused call records nothing. The probe that filed issue 9 (portal B revoking,
+reason cACompromise, what portal A applied for) is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ca.encoding.algorithms import KeyAlgorithm
+from domain.certificate import Status
+from tests.e2e.conftest import Tenants
+from tests.helpers import make_csr
+
+CSR = make_csr(KeyAlgorithm.ECDSA_P256)[1]
+PAIR_CSRS = (make_csr(KeyAlgorithm.ECDSA_P256)[1], make_csr(KeyAlgorithm.ECDSA_P256)[1])
+TLS = {"profile": "tls-server", "subject": {"dns_names": ["a.example.cn"]}}
+PAIR = {"subject": {"common_name": "李四"}, "signing_csr": PAIR_CSRS[0],
+        "encryption_csr": PAIR_CSRS[1]}
+REGISTRATION = {"kind": "personal", "username": "li.si", "name": "李四",
+                "contacts": {"phone": "13800138000"}}
+ID_NUMBER = "11010519491231002X"
+CALLERS = ("portal-b", "officer-b", None, "portal-a", "officer-a")
+PORTAL, OFFICER, AUDITOR = "applicant-portal", "officer", "auditor"
+
+
+def _certificate(t: Tenants, state: Status) -> str:
+    ledger, portal, officer = t.api.ledger, t.actors["portal-a"], t.actors["officer-a"]
+    cid = ledger.certificates.apply(portal, csr=CSR, **TLS)
+    steps = [Status.APPROVED, Status.ISSUED, Status.SUSPENDED]
+    for step in steps[:steps.index(state) + 1] if state in steps else []:
+        {Status.APPROVED: ledger.certificates.approve, Status.ISSUED: ledger.certificates.issue,
+         Status.SUSPENDED: ledger.certificates.suspend}[step](officer, cid)
+    return str(cid)
+
+
+def _pair(t: Tenants, state: Status) -> str:
+    ledger, portal, officer = t.api.ledger, t.actors["portal-a"], t.actors["officer-a"]
+    pair_id = ledger.pairs.apply(portal, **PAIR)
+    if state in (Status.APPROVED, Status.ISSUED):
+        ledger.pairs.approve(officer, pair_id)
+    if state is Status.ISSUED:
+        ledger.pairs.issue(officer, pair_id)
+    return str(pair_id)
+
+
+def _account(t: Tenants, _: Status) -> str:
+    return str(t.api.ledger.accounts.register(
+        t.actors["portal-a"], **{**REGISTRATION, "username": f"user-{uuid.uuid4().hex[:8]}"}))
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str                          # with {id}
+    make: Callable[[Tenants, Status], str]
+    state: Status
+    roles: frozenset[str]              # roles that may call it (admin always)
+    body: dict[str, Any] | None = None
+
+
+def _row(method: str, path: str, make: Callable[[Tenants, Status], str], state: Status,
+         *roles: str, body: dict[str, Any] | None = None) -> Row:
+    return Row(method, path, make, state, frozenset(roles), body)
+
+
+C, P, A = "/api/v1/certificates/{id}", "/api/v1/certificate-pairs/{id}", "/api/v1/accounts/{id}"
+APPLIED, APPROVED, ISSUED, SUSPENDED = (Status.APPLIED, Status.APPROVED, Status.ISSUED,
+                                        Status.SUSPENDED)
+MATRIX = [
+    _row("GET", C, _certificate, APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("POST", C + "/approve", _certificate, APPLIED, OFFICER),
+    _row("POST", C + "/reject", _certificate, APPLIED, OFFICER, body={"reason": "no seal"}),
+    _row("POST", C + "/issue", _certificate, APPROVED, PORTAL, OFFICER),
+    _row("POST", C + "/revoke", _certificate, ISSUED, PORTAL, OFFICER,
+         body={"reason": "cACompromise"}),
+    _row("POST", C + "/suspend", _certificate, ISSUED, OFFICER),
+    _row("POST", C + "/resume", _certificate, SUSPENDED, OFFICER),
+    _row("GET", P, _pair, APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("POST", P + "/approve", _pair, APPLIED, OFFICER),
+    _row("POST", P + "/reject", _pair, APPLIED, OFFICER, body={"reason": "no seal"}),
+    _row("POST", P + "/issue", _pair, APPROVED, PORTAL, OFFICER),
+    _row("POST", P + "/revoke", _pair, ISSUED, PORTAL, OFFICER,
+         body={"reason": "keyCompromise"}),
+    _row("GET", A, _account, APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("POST", A + "/contacts", _account, APPLIED, PORTAL, OFFICER,
+         body={"phone": "13900139000", "email": "li@example.cn"}),
+    _row("POST", A + "/handler", _account, APPLIED, PORTAL, OFFICER,
+         body={"name": "王五", "phone": "13700137000", "id_number": ID_NUMBER}),
+    _row("POST", A + "/verifications", _account, APPLIED, PORTAL, OFFICER,
+         body={"target": "person", "name": "李四", "number": ID_NUMBER, "method": "counter",
+               "evidence_sha256": "ab" * 32}),
+]
+
+
+def _role(t: Tenants, who: str) -> str:
+    return t.actors[who].role.value
+
+
+def _expected(t: Tenants, who: str | None, roles: frozenset[str]) -> int:
+    if who is None:
+        return 401
+    if _role(t, who) not in roles:
+        return 403
+    return 404 if who.endswith("-b") else 200
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[f"{r.method} {r.path}" for r in MATRIX])
+def test_every_endpoint_answers_each_caller_by_portal_and_role(tenants: Tenants,
+                                                               row: Row) -> None:
+    """Each caller in turn on a fresh record of portal a: other portals get 404 (403 only
+    where the role may never call it), no token 401, and a refusal records nothing."""
+    for who in CALLERS:
+        ident = row.make(tenants, row.state)
+        head = tenants.api.ledger.log.head()
+        answer = tenants.call(row.method, row.path.format(id=ident), who, json=row.body)
+        expected = _expected(tenants, who, row.roles)
+        assert answer.status_code == expected, (who, answer.json)
+        if expected != 200:
+            assert tenants.api.ledger.log.head() == head, who
+        if expected == 404:
+            assert answer.json["error"]["code"].endswith("_not_found")
+
+
+def test_another_portal_cannot_revoke_with_ca_compromise(tenants: Tenants) -> None:
+    """Issue 9's probe: portal B revoking portal A's certificate, reason cACompromise."""
+    cid = _certificate(tenants, Status.ISSUED)
+    head = tenants.api.ledger.log.head()
+    for who in ("portal-b", "officer-b"):
+        refused = tenants.call("POST", f"/api/v1/certificates/{cid}/revoke", who,
+                               json={"reason": "cACompromise"})
+        assert refused.status_code == 404
+        assert refused.json["error"] == {"code": "certificate_not_found",
+                                         "message": f"no certificate or application {cid}"}
+    unknown = tenants.call("POST", "/api/v1/certificates/00000000-0000-4000-8000-000000000000"
+                           "/revoke", "portal-b", json={"reason": "cACompromise"})
+    assert unknown.json["error"]["code"] == "certificate_not_found"  # the same answer
+    assert tenants.api.ledger.log.head() == head
+    assert tenants.api.ledger.certificates.get(uuid.UUID(cid)).status is Status.ISSUED
+
+
+@pytest.mark.parametrize("path,body", [("/api/v1/certificates", {**TLS, "csr": CSR}),
+                                       ("/api/v1/certificate-pairs", PAIR),
+                                       ("/api/v1/accounts", REGISTRATION)])
+def test_creations_belong_to_the_callers_portal(tenants: Tenants, path: str,
+                                                body: dict[str, Any]) -> None:
+    """A portal token's records are its portal's, whatever the body says; an officer names
+    one of its portals; another portal is "not found"."""
+    head = tenants.api.ledger.log.head()
+    for who in ("portal-b", "officer-b"):
+        refused = tenants.call("POST", path, who, json={**body, "portal": "a"})
+        assert refused.status_code == 404 and refused.json["error"]["code"] == \
+            "portal_not_found"
+    assert tenants.call("POST", path, None, json=body).status_code == 401
+    assert tenants.api.ledger.log.head() == head
+    made = tenants.call("POST", path, "portal-a", json=body)
+    assert made.status_code == 201, made.json
+    view = made.json.get("signing", made.json)
+    assert view["portal"] == "a"
+    by_officer = tenants.call("POST", path, "officer-b",
+                              json={**body, "username": "wang.wu"})
+    assert by_officer.status_code == 201
+    assert by_officer.json.get("signing", by_officer.json)["portal"] == "b"
+    location = made.headers.get("Location")
+    if location:
+        assert tenants.call("GET", location, "portal-b").status_code == 404
+        assert tenants.call("GET", location, "officer-a").status_code == 200
+
+
+def test_the_account_list_shows_the_callers_portals_only(tenants: Tenants) -> None:
+    ledger = tenants.api.ledger
+    ledger.accounts.register(tenants.actors["portal-a"], **REGISTRATION)
+    ledger.accounts.register(tenants.actors["portal-b"], **REGISTRATION)  # same name, b
+    ledger.read.runner.catch_up()
+
+    def portals_seen(who: str, query: str = "") -> list[str]:
+        answer = tenants.call("GET", f"/api/v1/accounts{query}", who)
+        assert answer.status_code == 200, answer.json
+        return [item["portal"] for item in answer.json["items"]]
+
+    assert portals_seen("portal-a") == ["a"] and portals_seen("officer-b") == ["b"]
+    assert portals_seen("portal-b", "?portal=a") == []
+    assert portals_seen("officer-b", "?portal=a&username=LI") == []
+    assert portals_seen("auditor") == ["a", "b"]
+    assert tenants.call("GET", "/api/v1/accounts", None).status_code == 401
+
+
+@pytest.mark.parametrize("method,path", [("POST", "/api/v1/admin/portals"),
+                                         ("GET", "/api/v1/admin/portals"),
+                                         ("POST", "/api/v1/admin/tokens")])
+def test_admin_endpoints_are_the_admins(tenants: Tenants, method: str, path: str) -> None:
+    body = {"code": "c", "name": "C"} if path.endswith("portals") else \
+        {"name": "x", "role": "applicant-portal", "portal": "a"}
+    head = tenants.api.ledger.log.head()
+    readers = {"auditor"} if method == "GET" else set()
+    for who in ("portal-a", "officer-a", "officer", "auditor"):
+        expected = 200 if who in readers else 403
+        assert tenants.call(method, path, who, json=body).status_code == expected, who
+    assert tenants.call(method, path, None, json=body).status_code == 401
+    assert tenants.api.ledger.log.head() == head
+
+
+def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
+    """A new route under /api/v1 fails this until it has a row here (or a test above)."""
+    covered = {(r.method, r.path.replace("{id}", "<id>")) for r in MATRIX} | {
+        ("POST", "/api/v1/certificates"), ("POST", "/api/v1/certificate-pairs"),
+        ("POST", "/api/v1/accounts"), ("GET", "/api/v1/accounts"),
+        ("POST", "/api/v1/admin/portals"), ("GET", "/api/v1/admin/portals"),
+        ("POST", "/api/v1/admin/tokens"), ("GET", "/api/v1/openapi.json")}
+    app = tenants.api.client.application
+    routes = {(method, rule.rule.replace("<certificate_id>", "<id>")
+               .replace("<pair_id>", "<id>").replace("<account_id>", "<id>"))
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes - covered == set()
