@@ -30,7 +30,9 @@ class Runner:
                or key == "CERTLEDGER_READ_POOL_SIZE"}
         env.update({"CERTLEDGER_DATA_DIR": str(settings.data_dir), "PYTHONPATH": str(ROOT),
                     "CERTLEDGER_KEY_PASSPHRASE": PASSPHRASE.decode(),
-                    "CERTLEDGER_CRL_DELAY": "0.2s", "CERTLEDGER_LOG_FORMAT": "text"})
+                    "CERTLEDGER_CRL_DELAY": "0.2s", "CERTLEDGER_LOG_FORMAT": "text",
+                    # two runners and this test within the suite's connection budget
+                    "CERTLEDGER_DB_MAX_OVERFLOW": "1", "CERTLEDGER_READ_POOL_SIZE": "1"})
         if settings.database_url:
             env["CERTLEDGER_DATABASE_URL"] = settings.database_url
         with open(self.log, "wb") as out:
