@@ -111,7 +111,6 @@ class _Connection(asyncio.Protocol):
         self._closed = False
         self.deadline = time.monotonic() + self._limits.header_timeout
 
-    # ---- the connection -------------------------------------------------------------------
 
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
@@ -164,7 +163,6 @@ class _Connection(asyncio.Protocol):
                                      request_id=request_id))
         self.close()
 
-    # ---- reading requests -----------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
         if self._closed:
@@ -251,7 +249,6 @@ class _Connection(asyncio.Protocol):
             self._continued = True
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    # ---- answering ------------------------------------------------------------------------
 
     def _dispatch(self, body: bytes) -> None:
         assert self._head is not None
