@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from api.context import EXTENSION
-from api.errors import register_error_handlers
+from api.errors import refuse_writes_on_a_broken_log, register_error_handlers
 from api.settings import Settings
 from api.text import install_log_escaping
 
@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     projection runner and the processes in this process."""
     from api import (
         admin,
+        audit_endpoints,
         crl_endpoints,
         observability,
         ocsp_endpoints,
@@ -55,7 +56,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(crl_endpoints.blueprint)
     app.register_blueprint(observability.blueprint)
     observability.install(app)
+    app.register_blueprint(audit_endpoints.blueprint)
     read = ledger.read  # the read-model store, migrated
+    read.integrity.check()  # the log against its signed tree heads, before anything signs
+    app.before_request(refuse_writes_on_a_broken_log)
     run = app.config.get("RUN_PROCESSES")
     if run is None:
         run = settings.run_processes and not app.testing

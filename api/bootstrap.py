@@ -14,16 +14,19 @@ from pathlib import Path
 from api.read_side import ReadSide, crl_sync
 from api.settings import Settings
 from ca.applications.accounts import Accounts
+from ca.applications.audit_signer import AuditSigners
 from ca.applications.certificates import Certificates
 from ca.applications.crl_publisher import CrlPublisher, CrlSettings
 from ca.applications.event_log import EventLog, StoreSettings
 from ca.applications.hierarchy import Hierarchy
 from ca.applications.issuing import Issuing, IssuingPolicy
+from ca.applications.log_integrity import LogIntegrity
 from ca.applications.pairs import Pairs
 from ca.applications.portals import Portals
 from ca.applications.ports import Clock, utc_now
 from ca.applications.responders import Responders
 from ca.applications.tokens import Tokens
+from ca.applications.tree_heads import TreeHeads
 from ca.encoding import sm2
 from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, HmacKey
 from ca.keys.keystore import KeyStore, KeyStoreError
@@ -32,7 +35,9 @@ from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
 from ca.processes.responder_rotation import ResponderRotation
+from ca.processes.tree_heads import TreeHeadSigning
 from projections.accounts import AccountDirectory
+from projections.audit_tree import AuditTree
 from projections.authorities import Authorities
 from projections.db import ReadModelDatabase, open_read_model_database
 from projections.following import Follower
@@ -66,6 +71,7 @@ class CertLedger:
     tokens: Tokens
     portals: Portals
     accounts: Accounts
+    audit_signers: AuditSigners
     _read_database: ReadModelDatabase | None = None
     _read: ReadSide | None = field(default=None, repr=False)
     _others: list[ReadSide] = field(default_factory=list, repr=False)
@@ -121,6 +127,8 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
         responders=Responders(log, hierarchy, keys, clock, lint=lint),
         tokens=Tokens(log, portals, HmacKey(keys, TOKEN_KEY)), portals=portals,
         accounts=Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock),
+        audit_signers=AuditSigners(log, hierarchy, keys, clock, lint=lint,
+                                   issuer=settings.audit.issuer or settings.default_issuer),
         _read_database=read_database)
 
 
@@ -164,13 +172,22 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
                              crl, sync=crl_sync(runner, follower, crl.sync_timeout))
     ocsp_rows = OcspResponseStore(database)
     ocsp_signing = OcspSigning(ocsp_rows, ledger.responders, ledger.clock, settings.ocsp)
+    audit_tree = AuditTree(database)
+    integrity = LogIntegrity(ledger.log, audit_tree.witnesses,
+                             heads_dir=settings.audit.heads_dir)
+    tree_heads = TreeHeads(ledger.log, ledger.audit_signers, audit_tree, ledger.clock,
+                           settings.audit)
+    head_signing = TreeHeadSigning(tree_heads, audit_tree, integrity)
     processes = ProcessHost([
         CrlCatchUp(publisher), CrlBaseSchedule(publisher), ocsp_signing,
-        ResponderRotation(ledger.responders, ledger.hierarchy, authorities)])
+        ResponderRotation(ledger.responders, ledger.hierarchy, authorities), head_signing],
+        gate=lambda: integrity.allows_writes)
     read = ReadSide(database=database, runner=runner, follower=follower,
                     authorities=authorities, crls=crls, publisher=publisher,
                     ocsp_rows=ocsp_rows, ocsp_signing=ocsp_signing, processes=processes,
                     accounts=AccountDirectory(database), idempotency=IdempotencyKeys(database),
-                    lock=leader_lock(database, connect_timeout=settings.connect_timeout))
+                    lock=leader_lock(database, connect_timeout=settings.connect_timeout),
+                    audit_tree=audit_tree, tree_heads=tree_heads, head_signing=head_signing,
+                    integrity=integrity)
     runner.on_commit(read.wake_processes)
     return read

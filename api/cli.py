@@ -12,13 +12,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from api.commands import ca, ocsp, portals, read_models, tokens
+from api.commands import audit, ca, ocsp, portals, read_models, tokens
 from api.settings import Settings
 from api.text import install_log_escaping, printable
 
 __all__ = ["main"]
 
-_GROUPS = (ca, portals, tokens, read_models, ocsp)
+_GROUPS = (ca, portals, tokens, read_models, ocsp, audit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

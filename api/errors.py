@@ -7,7 +7,7 @@ import sqlite3
 
 import psycopg
 from eventsourcing import persistence
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from api.logs import request_id
@@ -16,7 +16,7 @@ from ca.keys.keystore import KeyStoreError
 from domain.errors import Conflict, DomainError, IllegalTransition, InvalidRequest, NotFound
 
 __all__ = ["ApiError", "register_error_handlers", "error_response", "DATABASE_ERRORS",
-           "database_message"]
+           "database_message", "refuse_writes_on_a_broken_log"]
 
 log = logging.getLogger("certledger.api")
 
@@ -46,6 +46,20 @@ def error_response(status: int, code: str, message: str):  # type: ignore[no-unt
     response = jsonify({"error": error})
     response.status_code = status
     return response
+
+
+def refuse_writes_on_a_broken_log():  # type: ignore[no-untyped-def]
+    """Before each request: while the event log does not match its signed tree heads
+    (ca/applications/log_integrity.py), every write to the API is refused with 503 and
+    the reason; reads, CA certificates, CRLs and OCSP are served as before."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.path.startswith("/api/"):
+        return None
+    from api.context import ledger
+
+    integrity = ledger().read.integrity
+    if integrity.allows_writes:
+        return None
+    return error_response(503, "log_integrity_failed", integrity.reason)
 
 
 def register_error_handlers(app: Flask) -> None:

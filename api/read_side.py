@@ -15,9 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ca.applications.crl_publisher import CrlPublisher, CrlUnavailable
+from ca.applications.log_integrity import LogIntegrity
+from ca.applications.tree_heads import TreeHeads
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
+from ca.processes.tree_heads import TreeHeadSigning
 from projections.accounts import AccountDirectory
+from projections.audit_tree import AUDIT_MODEL, AuditTree
 from projections.authorities import AUTHORITIES_MODEL, Authorities
 from projections.crl_entries import CRL_MODEL
 from projections.db import ReadModelDatabase
@@ -47,6 +51,10 @@ class ReadSide:
     processes: ProcessHost
     accounts: AccountDirectory
     idempotency: IdempotencyKeys
+    audit_tree: AuditTree
+    tree_heads: TreeHeads
+    head_signing: TreeHeadSigning
+    integrity: LogIntegrity
     lock: LeaderLock | None = None  # None: no election, start() runs the work here
     leader: Leader | None = field(default=None, init=False)
 
@@ -65,6 +73,8 @@ class ReadSide:
         elif model == AUTHORITIES_MODEL:
             self.processes.wake("ocsp-responders")
             self.processes.wake("crl-base")
+        elif model == AUDIT_MODEL:  # at most once a second: a head is due every N events
+            self.processes.wake("audit-tree-heads", after=1.0)
 
     def start(self) -> None:
         """Stand for the lead; the follower thread and the processes run here while this

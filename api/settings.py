@@ -15,6 +15,7 @@ from pathlib import Path
 
 from api.http_wire import HttpLimits
 from ca.applications.crl_publisher import CrlSettings
+from ca.applications.tree_heads import AuditSettings
 from ca.processes.ocsp_signing import OcspSettings
 
 __all__ = ["Settings", "parse_duration"]
@@ -48,6 +49,7 @@ class Settings:
     run_processes: bool = True              # projection runner and processes in `serve`
     crl: CrlSettings = field(default_factory=CrlSettings)
     ocsp: OcspSettings = field(default_factory=OcspSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     pool_size: int = 5                      # event-store connections per process (PostgreSQL)
     max_overflow: int = 10
     read_pool_size: int = 4                 # read-model connections per process (PostgreSQL)
@@ -88,8 +90,9 @@ class Settings:
             return value
 
         passphrase_file = env.get("CERTLEDGER_KEY_PASSPHRASE_FILE")
+        data_dir = Path(env.get("CERTLEDGER_DATA_DIR", "var")).resolve()
         return cls(
-            data_dir=Path(env.get("CERTLEDGER_DATA_DIR", "var")).resolve(),
+            data_dir=data_dir,
             database_url=env.get("CERTLEDGER_DATABASE_URL") or None,
             public_base_url=env.get("CERTLEDGER_PUBLIC_URL", "http://127.0.0.1:8080"),
             default_issuer=env.get("CERTLEDGER_DEFAULT_ISSUER", "issuing-ca"),
@@ -102,6 +105,7 @@ class Settings:
             crl=_crl_settings(env),
             ocsp=OcspSettings(validity=timedelta(
                 seconds=number("CERTLEDGER_OCSP_VALIDITY", "3600"))),
+            audit=_audit_settings(env, data_dir, number("CERTLEDGER_AUDIT_HEAD_EVENTS", "1000")),
             pool_size=number("CERTLEDGER_DB_POOL_SIZE", "5"),
             max_overflow=number("CERTLEDGER_DB_MAX_OVERFLOW", "10"),
             read_pool_size=number("CERTLEDGER_READ_POOL_SIZE", "4"),
@@ -143,3 +147,13 @@ def _crl_settings(env: Mapping[str, str]) -> CrlSettings:
                                       or f"{interval.total_seconds() + 7200}s"),
         delay=parse_duration(env.get("CERTLEDGER_CRL_DELAY", "5s")).total_seconds(),
         lint_limit=int(env.get("CERTLEDGER_CRL_LINT_LIMIT", "100")))
+
+
+def _audit_settings(env: Mapping[str, str], data_dir: Path, head_every: int) -> AuditSettings:
+    heads_dir = env.get("CERTLEDGER_AUDIT_HEADS_DIR", "")
+    return AuditSettings(
+        head_every=head_every,
+        head_interval=parse_duration(env.get("CERTLEDGER_AUDIT_HEAD_INTERVAL", "60s")),
+        issuer=env.get("CERTLEDGER_AUDIT_ISSUER") or None,
+        heads_dir=None if heads_dir.lower() == "off"
+        else Path(heads_dir).resolve() if heads_dir else data_dir / "tree-heads")

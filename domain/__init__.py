@@ -6,6 +6,7 @@ the log (an auditor's replay) can decode every stored event.
 
 from domain.accounts import Account
 from domain.actors import DEFAULT_PORTAL, Actor, Role
+from domain.audit import AuditSigner, TreeHead
 from domain.authority import CertificateAuthority
 from domain.certificate import Certificate, Status
 from domain.claims import SerialClaim, UsernameClaim
@@ -17,5 +18,5 @@ from domain.tokens import ApiToken
 
 __all__ = ["Actor", "Role", "DEFAULT_PORTAL", "CertificateAuthority", "Certificate", "Status",
            "SerialClaim", "UsernameClaim", "ApiToken", "OcspResponder", "Portal", "Account",
-           "RevocationReason", "DomainError", "IllegalTransition", "Conflict", "InvalidRequest",
-           "NotFound"]
+           "AuditSigner", "TreeHead", "RevocationReason", "DomainError", "IllegalTransition",
+           "Conflict", "InvalidRequest", "NotFound"]

@@ -100,6 +100,13 @@ class ReadModelDatabase:
         self._statement_timeout = statement_timeout
         self._closed = False
 
+    def settings(self) -> dict[str, Any]:
+        """What opens this store again elsewhere (another process), with one connection."""
+        return {"dialect": self.dialect, "sqlite_path": self._sqlite_path,
+                "postgres_url": self._postgres_url, "schema": self.schema, "pool_size": 1,
+                "acquire_timeout": self._acquire_timeout,
+                "connect_timeout": self._connect_timeout}
+
     def _sqlite_connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:

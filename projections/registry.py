@@ -8,6 +8,7 @@ sign, write events or call out (tests/unit/test_architecture.py checks its impor
 from __future__ import annotations
 
 from projections.accounts import AccountsReadModel
+from projections.audit_tree import AuditTreeModel
 from projections.authorities import AuthoritiesReadModel
 from projections.base import ReadModel
 from projections.crl_entries import CrlReadModel
@@ -17,4 +18,5 @@ __all__ = ["read_models"]
 
 
 def read_models() -> list[ReadModel]:
-    return [AuthoritiesReadModel(), CrlReadModel(), OcspReadModel(), AccountsReadModel()]
+    return [AuthoritiesReadModel(), CrlReadModel(), OcspReadModel(), AccountsReadModel(),
+            AuditTreeModel()]

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ca.applications.event_log import EventLog
-from projections.base import ReadModel
+from projections.base import ReadModel, Stored
 from projections.db import ReadModelDatabase, Transaction
 
 __all__ = ["ProjectionRunner", "Progress"]
@@ -59,7 +59,6 @@ class ProjectionRunner:
         self.models = {model.name: model for model in models}
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self._topics = frozenset().union(*(model.topics for model in models))
         self._apply_lock = threading.Lock()  # one batch at a time in this process
         self._progress = threading.Condition()
         self._stop = threading.Event()
@@ -147,11 +146,17 @@ class ProjectionRunner:
                     return False  # done already (by another runner, or a first try)
                 if current < after:
                     raise Gap(f"{model.name} is at {current}, the batch starts after {after}")
-                processed = False
-                for notification in notifications:
-                    if notification.id > current and notification.topic in model.topics:
-                        model.process(tx, event(notification), notification.id)
-                        processed = True
+                wanted = [n for n in notifications if n.id > current
+                          and (model.every_topic or n.topic in model.topics)]
+                process = model.process
+                if model.stored:
+                    for notification in wanted:
+                        process(tx, Stored(notification, event), notification.id)
+                else:
+                    for notification in wanted:
+                        process(tx, event(notification), notification.id)
+                processed = bool(wanted)
+                model.before_commit(tx)
                 moved = tx.query("UPDATE rm_tracking SET position = ? WHERE name = ?"
                                  " AND position = ? RETURNING position",
                                  (last, model.name, current))
@@ -232,9 +237,11 @@ class ProjectionRunner:
                     while notifications := self.app.recorder.select_notifications(
                             start=position + 1, limit=self.batch_size):
                         for notification in notifications:
-                            if notification.topic in model.topics:
-                                model.process(tx, self.app.mapper.to_domain_event(notification),
+                            if model.wants(notification.topic):
+                                model.process(tx, _input(model, notification,
+                                                         self.app.mapper.to_domain_event),
                                               notification.id)
+                        model.before_commit(tx)
                         position = notifications[-1].id
                         if progress:
                             progress(position, max(head, position))
@@ -248,3 +255,10 @@ class ProjectionRunner:
             self._progress.notify_all()
         self._committed(name)
         return position
+
+
+def _input(model: ReadModel, notification: Any, decode: Callable[[Any], Any]) -> Any:
+    """What ``model.process`` takes: the decoded event, or the event as stored."""
+    if model.stored:
+        return Stored(notification, decode)
+    return decode(notification)

@@ -130,11 +130,12 @@ class StoredCrls:
         return replace(publication, der=cached[1])
 
     def store(self, publications: Sequence[Publication]) -> None:
-        """Keep each as the latest of its kind, unless a higher number is stored already.
+        """Archive each, and keep it as the latest of its kind unless a higher number is
+        stored already.
 
         The bytes go in as pieces (head, the runs of entries, tail), each stored once by
-        its SHA-256; pieces no publication uses any more are deleted in the same
-        transaction. Stores are serialised (SQLite's write lock, an advisory lock on
+        its SHA-256 and kept: every CRL ever published stays readable (:meth:`archived`)
+        for auditors. Stores are serialised (SQLite's write lock, an advisory lock on
         PostgreSQL), so two publishers never interleave their pieces.
         """
         with self.database.transaction() as tx:
@@ -142,10 +143,6 @@ class StoredCrls:
                 tx.query("SELECT pg_advisory_xact_lock(?)", (_STORE_LOCK,))
             for p in publications:
                 kind = _kind(p.kind)
-                current = tx.query("SELECT crl_number FROM rm_crl_publications"
-                                   " WHERE issuer = ? AND kind = ?", (p.issuer, kind))
-                if current and int(current[0][0]) >= p.crl_number:
-                    continue
                 pieces, counts = _pieces(p)
                 digests = self._digests((p.issuer, kind), pieces)
                 known = {row[0] for row in tx.query(
@@ -155,6 +152,11 @@ class StoredCrls:
                                " ON CONFLICT (digest) DO NOTHING",
                                [(d, piece) for d, piece in zip(digests, pieces, strict=True)
                                 if d not in known])
+                self._archive(tx, p, kind, digests)
+                current = tx.query("SELECT crl_number FROM rm_crl_publications"
+                                   " WHERE issuer = ? AND kind = ?", (p.issuer, kind))
+                if current and int(current[0][0]) >= p.crl_number:
+                    continue
                 tx.execute("DELETE FROM rm_crl_pieces WHERE issuer = ? AND kind = ?",
                            (p.issuer, kind))
                 tx.executemany("INSERT INTO rm_crl_pieces (issuer, kind, seq, digest, entries)"
@@ -173,8 +175,33 @@ class StoredCrls:
                     (p.issuer, kind, p.crl_number, p.base_crl_number,
                      p.this_update.isoformat(), p.next_update.isoformat(), p.log_position,
                      p.entry_count, p.entries_sha256, len(p.der or b""), p.epoch))
-            tx.execute("DELETE FROM rm_crl_blobs WHERE digest NOT IN"
-                       " (SELECT digest FROM rm_crl_pieces)")
+
+    @staticmethod
+    def _archive(tx: Any, p: Publication, kind: str, digests: list[str]) -> None:
+        tx.execute("INSERT INTO rm_crl_archive (issuer, crl_number, kind, der_length)"
+                   " VALUES (?, ?, ?, ?) ON CONFLICT (issuer, crl_number) DO NOTHING",
+                   (p.issuer, p.crl_number, kind, len(p.der or b"")))
+        tx.executemany("INSERT INTO rm_crl_archive_pieces (issuer, crl_number, seq, digest)"
+                       " VALUES (?, ?, ?, ?) ON CONFLICT (issuer, crl_number, seq) DO NOTHING",
+                       [(p.issuer, p.crl_number, seq, d) for seq, d in enumerate(digests)])
+
+    def archived_numbers(self, issuer: str) -> list[int]:
+        """The numbers of every CRL of ``issuer`` ever stored, ascending."""
+        return [int(row[0]) for row in self.database.query(
+            "SELECT crl_number FROM rm_crl_archive WHERE issuer = ? ORDER BY crl_number",
+            (issuer,))]
+
+    def archived(self, issuer: str, crl_number: int) -> bytes | None:
+        """CRL ``crl_number`` of ``issuer`` as published (None: not in the archive)."""
+        with self.database.snapshot() as tx:
+            rows = tx.query("SELECT der_length FROM rm_crl_archive WHERE issuer = ?"
+                            " AND crl_number = ?", (issuer, crl_number))
+            if not rows:
+                return None
+            pieces = tx.query("SELECT b.data FROM rm_crl_archive_pieces p JOIN rm_crl_blobs b"
+                              " ON b.digest = p.digest WHERE p.issuer = ? AND p.crl_number = ?"
+                              " ORDER BY p.seq", (issuer, crl_number))
+        return b"".join(bytes(row[0]) for row in pieces)
 
 
     def _digests(self, key: tuple[str, str], pieces: list[bytes]) -> list[str]:

@@ -41,7 +41,8 @@ def add_parsers(commands: Subcommands, settings: Settings) -> None:
     events = commands.add_parser("events", help="print the event log in order")
     events.add_argument("--after", type=int, default=0, help="start after this position")
     events.add_argument("--limit", type=int, default=1000)
-    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    events.add_argument("--json", action="store_true",
+                        help="one JSON object per line, every value (bytes as base64)")
 
     keys = commands.add_parser("keys", help="the key store")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -103,14 +104,16 @@ def describe(position: int, event: Any, *, as_json: bool) -> str:
     fields = {k: v for k, v in vars(event).items()
               if k not in ("originator_id", "originator_version", "timestamp",
                            "originator_topic")}
-    shown = {k: (f"<{len(v)} bytes>" if isinstance(v, bytes) else v)
-             for k, v in fields.items()}
     topic = getattr(type(event), "TOPIC", type(event).__qualname__)
-    if as_json:
+    if as_json:  # every value, bytes as base64 (`certledger audit export` adds the state)
+        from ca.audit.records import plain
+
         return json.dumps({"position": position, "topic": topic,
                            "originator_id": str(event.originator_id),
                            "version": event.originator_version,
-                           "timestamp": event.timestamp.isoformat(), **shown}, default=str)
+                           "timestamp": event.timestamp.isoformat(), **plain(fields)})
+    shown = {k: (f"<{len(v)} bytes>" if isinstance(v, bytes) else v)
+             for k, v in fields.items()}
     who = f"{shown.pop('actor_id', '?')} ({shown.pop('actor_role', '?')})"
     detail = ", ".join(f"{k}={v}" for k, v in shown.items())
     # recorded values (a comment, a name) may hold newlines or terminal controls: escaped,

@@ -98,6 +98,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signum, lambda *_: stopping.append(True))
     ledger = open_ledger(settings) if args.maintain_seconds > 0 else None
     if ledger is not None:
+        ledger.read.integrity.check()  # nothing signs on a log changed behind our back
         ledger.read.start()  # a candidate for the lead
     try:
         while not stopping:

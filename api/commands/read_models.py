@@ -77,6 +77,8 @@ def _projections(args: argparse.Namespace, settings: Settings) -> int:
         stop = threading.Event()
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, lambda *_: stop.set())
+        if read.integrity.check():  # its processes then sign nothing (the gate is shut)
+            print(printable(f"certledger: {read.integrity.reason}"), file=sys.stderr)
         read.start()
         print("following the event log and running the processes while this process leads "
               "(Ctrl-C to stop)", file=sys.stderr)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
@@ -24,7 +24,8 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.authority import CertificateAuthority, CrlKind, CrlRecord
 
-__all__ = ["EventLog", "StoreSettings", "BytesAsBase64", "CrlRecordAsDict", "MEMORY"]
+__all__ = ["EventLog", "StoreSettings", "BytesAsBase64", "CrlRecordAsDict", "MEMORY",
+           "offline_log", "StoredRow"]
 
 A = TypeVar("A", bound=Aggregate)
 MEMORY = "memory:"
@@ -44,6 +45,17 @@ class StoreSettings:
     connect_timeout: int = 5  # seconds
     pool_timeout: float = 0.75     # seconds to wait for a pooled connection
     statement_timeout: float = 0   # seconds a statement may run on the server (0: no limit)
+
+
+class StoredRow(NamedTuple):
+    """One event as stored, at its position in the log (what the library's notifications
+    hold)."""
+
+    id: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
 
 
 class BytesAsBase64(Transcoding):
@@ -117,12 +129,89 @@ class EventLog(Application):
                 yield notification.id, self.mapper.to_domain_event(notification)
             position = batch[-1].id
 
+    def stored(self, after: int = 0, *, stop: int | None = None, page: int = 1000
+               ) -> Iterator[Any]:
+        """The events exactly as stored (``id``, ``originator_id``, ``originator_version``,
+        ``topic``, ``state``) after ``after`` up to ``stop``, in log order, a page at a
+        time; nothing is decoded."""
+        position = after
+        while batch := self.stored_page(position, stop, page):
+            yield from batch
+            position = batch[-1].id
+
+    def stored_page(self, after: int, stop: int | None, limit: int) -> Sequence[Any]:
+        """At most ``limit`` events as stored after position ``after`` up to ``stop``.
+
+        Read with one plain query on SQLite and PostgreSQL (the library's tables, as laid
+        out by eventsourcing 9.5): the long passes of an audit read millions of events,
+        and the library's reader builds a dictionary and a frozen dataclass per row."""
+        from eventsourcing.postgres import PostgresApplicationRecorder
+        from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+        recorder, last = self.recorder, (1 << 63) - 1 if stop is None else stop
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(f"SELECT rowid, originator_id, originator_version, topic, state"
+                               f" FROM {recorder.events_table_name} WHERE rowid > ? AND"
+                               " rowid <= ? ORDER BY rowid LIMIT ?", (after, last, limit))
+                return [StoredRow(row[0], UUID(row[1]), row[2], row[3], row[4])
+                        for row in cursor.fetchall()]
+        if isinstance(recorder, PostgresApplicationRecorder):
+            from psycopg.rows import tuple_row
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL("SELECT notification_id, originator_id, originator_version, topic,"
+                            " state FROM {}.{} WHERE notification_id > %s AND notification_id"
+                            " <= %s ORDER BY notification_id LIMIT %s").format(
+                Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+            with recorder.datastore.get_connection() as connection, \
+                    connection.cursor(row_factory=tuple_row) as cursor:
+                cursor.execute(statement, (after, last, limit))
+                rows = [StoredRow(*row) for row in cursor.fetchall()]
+                connection.rollback()
+                return rows
+        return recorder.select_notifications(start=after + 1, limit=limit, stop=stop)
+
+    def positions_of(self, aggregate_id: UUID) -> list[int]:
+        """The positions of one aggregate's events, by its id (an index lookup on SQLite
+        and PostgreSQL, whose tables the library lays out as read here)."""
+        from eventsourcing.postgres import PostgresApplicationRecorder
+        from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+        recorder = self.recorder
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(f"SELECT rowid FROM {recorder.events_table_name} WHERE"
+                               " originator_id IN (?, ?) ORDER BY rowid",
+                               (aggregate_id.hex, str(aggregate_id)))
+                return [int(row[0]) for row in cursor.fetchall()]
+        if isinstance(recorder, PostgresApplicationRecorder):
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL("SELECT notification_id FROM {}.{} WHERE originator_id = %s"
+                            " ORDER BY notification_id").format(
+                Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(statement, (aggregate_id,))
+                return [int(row["notification_id"]) for row in cursor.fetchall()]
+        return [n.id for n in self.stored() if n.originator_id == aggregate_id]
+
+    def decode(self, stored: Any) -> Any:
+        """A stored event (as :meth:`stored` gives it) decoded by this log's mapper."""
+        return self.mapper.to_domain_event(stored)
+
     def event_at(self, position: int) -> Any | None:
         """The event stored at ``position`` (None if there is none)."""
         batch = self.recorder.select_notifications(start=position, limit=1)
         if not batch or batch[0].id != position:
             return None
         return self.mapper.to_domain_event(batch[0])
+
+
+def offline_log() -> EventLog:
+    """A log with no store of its own, to decode stored events read elsewhere (an
+    export) with the application's own mapper."""
+    return EventLog(StoreSettings(data_dir=Path("."), database_url=MEMORY))
 
 
 def _environment(store: StoreSettings) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ca.applications.event_log import EventLog
 from ca.keys.keystore import KeyStore
+from domain.audit import AuditSigner
 from domain.authority import CertificateAuthority
 from domain.responder import OcspResponder
 
@@ -32,9 +33,9 @@ class KeyCheck:
 
 
 def key_events() -> list[type[Any]]:
-    """The event classes that carry a ``key_ref`` (CA keys, responder keys)."""
+    """The event classes that carry a ``key_ref`` (CA, responder and audit signer keys)."""
     found = []
-    for aggregate in (CertificateAuthority, OcspResponder):
+    for aggregate in (CertificateAuthority, OcspResponder, AuditSigner):
         for value in vars(aggregate).values():
             if isinstance(value, type) and hasattr(value, "TOPIC") \
                     and "key_ref" in typing.get_type_hints(value):
@@ -50,6 +51,8 @@ def check_keys(log: EventLog, keystore: KeyStore) -> KeyCheck:
             owners[event.originator_id] = f"CA {event.name}"
         elif isinstance(event, OcspResponder.Certified):
             owners[event.originator_id] = f"OCSP responder of {event.issuer}"
+        elif isinstance(event, AuditSigner.Certified):
+            owners[event.originator_id] = "audit signer"
         referenced[event.key_ref] = owners.get(event.originator_id, str(event.originator_id))
     files = keystore.key_refs()
     present = set(files)

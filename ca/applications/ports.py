@@ -18,7 +18,7 @@ from domain.actors import Actor
 from domain.authority import CertificateAuthority
 
 __all__ = ["Clock", "utc_now", "IssuerSource", "AuthorityNames", "StatusRow", "SignedResponses",
-           "OcspRowStore", "PortalDirectory", "Hmac"]
+           "OcspRowStore", "PortalDirectory", "Hmac", "TreeSnapshot", "AuditTreeSource"]
 
 Clock = Callable[[], datetime]
 
@@ -111,3 +111,34 @@ class Hmac(Protocol):
     key_ref: str
 
     def digest(self, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TreeSnapshot:
+    """The audit read model's Merkle tree: ``size`` leaves, the last at ``last_position``,
+    its ``frontier``; ``content_size``: leaves up to the last event that is no tree head."""
+
+    size: int
+    last_position: int
+    frontier: bytes
+    content_size: int
+
+
+class AuditTreeSource(Protocol):
+    """What signing tree heads needs from the audit read model
+    (implemented by ``projections.audit_tree.AuditTree``)."""
+
+    def snapshot(self) -> TreeSnapshot: ...
+
+    def latest_head_number(self) -> int:
+        """The highest tree head number the read model has seen (0: none)."""
+        ...
+
+    def head_position(self, number: int) -> int | None:
+        """Where head ``number``'s own event is in the log (None: not seen yet)."""
+        ...
+
+    def chunks(self, first: int, last: int) -> list[tuple[int, int, bytes]]:
+        """(chunk, position of its last event, root) of the complete chunks of 1024
+        leaves numbered ``first`` to ``last``."""
+        ...

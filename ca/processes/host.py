@@ -46,12 +46,16 @@ class ProcessHost:
     """Runs processes on APScheduler's background scheduler."""
 
     def __init__(self, processes: list[Process], *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 gate: Callable[[], bool] = lambda: True) -> None:
+        """``gate``: whether processes may run now (they sign: not while the log's
+        integrity check has failed)."""
         names = [process.name for process in processes]
         if len(set(names)) != len(names):
             raise ValueError(f"process names must be unique: {names}")
         self._slots = {p.name: _Slot(p, threading.Lock()) for p in processes}
         self._clock = clock
+        self._gate = gate
         self._scheduler: Any = None
 
     @property
@@ -99,7 +103,10 @@ class ProcessHost:
 
     def run(self, name: str) -> None:
         """Run process ``name`` now, in this thread; if it is running, make it run again
-        when it is done instead. Failures are logged; the next run tries again."""
+        when it is done instead. Failures are logged; the next run tries again. Nothing
+        runs while the gate is shut."""
+        if not self._gate():
+            return
         slot = self._slots[name]
         with slot.guard:
             if slot.busy:

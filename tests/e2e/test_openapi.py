@@ -5,6 +5,7 @@ does not describe."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -50,7 +51,7 @@ def test_every_route_is_in_the_document(api: Api) -> None:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = rule.rule.replace("<", "{").replace(">", "}").replace("{path:", "{")
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)  # <int:n> -> {n}
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in paths[path], (method, rule.rule)
 

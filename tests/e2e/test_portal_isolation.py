@@ -195,17 +195,27 @@ def test_the_account_list_shows_the_callers_portals_only(tenants: Tenants) -> No
     assert tenants.call("GET", "/api/v1/accounts", None).status_code == 401
 
 
+AUDIT_ROUTES = [("GET", "/api/v1/audit/events"), ("GET", "/api/v1/audit/tree-heads/latest"),
+                ("GET", "/api/v1/audit/crls/issuing-ca"),
+                ("GET", "/api/v1/audit/crls/issuing-ca/1")]
+
+
 @pytest.mark.parametrize("method,path", [("POST", "/api/v1/admin/portals"),
                                          ("GET", "/api/v1/admin/portals"),
-                                         ("POST", "/api/v1/admin/tokens")])
+                                         ("POST", "/api/v1/admin/tokens"), *AUDIT_ROUTES])
 def test_admin_endpoints_are_the_admins(tenants: Tenants, method: str, path: str) -> None:
     body = {"code": "c", "name": "C"} if path.endswith("portals") else \
         {"name": "x", "role": "applicant-portal", "portal": "a"}
+    if "/audit/crls/" in path:
+        tenants.api.publish_crls()
     head = tenants.api.ledger.log.head()
     readers = {"auditor"} if method == "GET" else set()
     for who in ("portal-a", "officer-a", "officer", "auditor"):
-        expected = 200 if who in readers else 403
-        assert tenants.call(method, path, who, json=body).status_code == expected, who
+        answer = tenants.call(method, path, who, json=body)
+        if who in readers:  # allowed; no tree head is signed yet in this fixture
+            assert answer.status_code == (404 if path.endswith("/latest") else 200), who
+        else:
+            assert answer.status_code == 403, who
     assert tenants.call(method, path, None, json=body).status_code == 401
     assert tenants.api.ledger.log.head() == head
 
@@ -216,7 +226,9 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
         ("POST", "/api/v1/certificates"), ("POST", "/api/v1/certificate-pairs"),
         ("POST", "/api/v1/accounts"), ("GET", "/api/v1/accounts"),
         ("POST", "/api/v1/admin/portals"), ("GET", "/api/v1/admin/portals"),
-        ("POST", "/api/v1/admin/tokens"), ("GET", "/api/v1/openapi.json")}
+        ("POST", "/api/v1/admin/tokens"), ("GET", "/api/v1/openapi.json"),
+        *((method, path.replace("issuing-ca/1", "<ca>/<int:number>")
+           .replace("issuing-ca", "<ca>")) for method, path in AUDIT_ROUTES)}
     app = tenants.api.client.application
     routes = {(method, rule.rule.replace("<certificate_id>", "<id>")
                .replace("<pair_id>", "<id>").replace("<account_id>", "<id>"))

@@ -256,17 +256,24 @@ def test_crls_list_exactly_the_revoked_and_held_certificates(world: World,
     assert applied == expected
 
 
-def test_stored_crls_come_back_byte_for_byte_and_unused_pieces_go(ledger: CertLedger) -> None:
+def test_stored_crls_come_back_byte_for_byte_and_every_one_stays_archived(
+        ledger: CertLedger) -> None:
     models = read_models(ledger)
     for label in ("a", "b", "c"):
         ledger.certificates.revoke(OFFICER, issue(ledger, label).id, RevocationReason.SUPERSEDED)
-    models.publisher.publish(ISSUER)
+    first = models.publisher.publish(ISSUER)
     ledger.certificates.suspend(OFFICER, issue(ledger, "d").id)
     full, delta = models.publisher.publish(ISSUER)
     cold = StoredCrls(models.database)  # another process: nothing cached
     assert cold.latest(ISSUER, "full").der == full.der  # type: ignore[union-attr]
     assert cold.latest(ISSUER, "delta").der == delta.der  # type: ignore[union-attr]
-    used = {row[0] for row in models.database.query("SELECT digest FROM rm_crl_pieces")}
+    assert first is not None
+    for publication in (*first, full, delta):  # the earlier ones too, for auditors
+        assert cold.archived(ISSUER, publication.crl_number) == publication.der
+    assert cold.archived_numbers(ISSUER) == [p.crl_number for p in (*first, full, delta)]
+    assert cold.archived(ISSUER, delta.crl_number + 1) is None
+    used = {row[0] for row in models.database.query(
+        "SELECT digest FROM rm_crl_pieces UNION SELECT digest FROM rm_crl_archive_pieces")}
     stored = {row[0] for row in models.database.query("SELECT digest FROM rm_crl_blobs")}
     assert stored == used
 
