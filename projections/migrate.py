@@ -50,11 +50,22 @@ def applied_migrations(database: ReadModelDatabase) -> list[str]:
         return [row[0] for row in tx.query("SELECT name FROM rm_migrations ORDER BY name")]
 
 
+def _check_encoding(tx: Transaction) -> None:
+    """Refuse a PostgreSQL database that is not UTF8: names, reasons and addresses are
+    Chinese text, which SQL_ASCII or LATIN1 would mangle or refuse."""
+    value = tx.query("SHOW server_encoding")[0][0]
+    encoding = value.decode("ascii") if isinstance(value, bytes) else str(value)
+    if encoding.upper() not in ("UTF8", "UTF-8"):
+        raise ValueError(f"the PostgreSQL database's encoding is {encoding}; CertLedger needs "
+                         "UTF8 (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)")
+
+
 def migrate(database: ReadModelDatabase, directory: Path = _DIRECTORY) -> list[str]:
     """Apply the pending migrations; returns the names applied now (empty: up to date)."""
     files = migration_files(database.dialect, directory)
     with database.transaction() as tx:
         if database.dialect == "postgres":
+            _check_encoding(tx)
             tx.query("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_LOCK_KEY,))
         _ensure_table(tx)
         done = {row[0] for row in tx.query("SELECT name FROM rm_migrations")}

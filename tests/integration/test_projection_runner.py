@@ -3,9 +3,12 @@ the log (PostgreSQL's subscription, SQLite's polling). On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import psycopg
 import pytest
@@ -221,3 +224,26 @@ def test_the_subscription_starts_again_when_its_connection_drops(ledger: CertLed
     finally:
         follower.stop()
     assert len(_ledger(database)) == 4  # Applied and Issued of each, once
+
+
+def test_a_postgres_database_that_is_not_utf8_is_refused_with_a_clear_error(
+        tmp_path: Path) -> None:
+    """A SQL_ASCII database (what some clusters default to) would mangle Chinese text:
+    migrating refuses it and says how to make one that works, and applies nothing."""
+    name = f"certledger_ascii_{os.getpid()}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0")
+        try:
+            url = urlparse(POSTGRES_URL)._replace(path=f"/{name}").geturl()
+            database = open_read_model_database(url, tmp_path, pool_size=1)
+            try:
+                with pytest.raises(ValueError, match="encoding is SQL_ASCII; CertLedger "
+                                                     "needs UTF8"):
+                    migrate(database)
+                with database.transaction() as tx:
+                    assert tx.query("SELECT to_regclass('rm_migrations')") == [(None,)]
+            finally:
+                database.close()
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
