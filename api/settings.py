@@ -68,6 +68,7 @@ class Settings:
     ocsp_nonce_limit: int = 8               # on-demand OCSP requests at once per process
     log_format: str = "json"                # servers' logs: json or text
     ready_max_lag: float = 30.0             # /readyz: seconds the read models may lag
+    document_max_bytes: int = 5 * 1024 * 1024  # one uploaded document (licence, letter, ...)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +129,7 @@ class Settings:
             ocsp_nonce_limit=number("CERTLEDGER_OCSP_NONCE_LIMIT", "8"),
             log_format=_choice(env, "CERTLEDGER_LOG_FORMAT", ("json", "text")),
             ready_max_lag=seconds("CERTLEDGER_READY_MAX_LAG", "30"),
+            document_max_bytes=number("CERTLEDGER_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024)),
         )
 
 
