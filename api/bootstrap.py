@@ -46,6 +46,7 @@ from projections.db import ReadModelDatabase, open_read_model_database
 from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import leader_lock
+from projections.order_queries import OrderDirectory
 from projections.migrate import migrate
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
@@ -197,6 +198,6 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
                     accounts=AccountDirectory(database), idempotency=IdempotencyKeys(database),
                     lock=leader_lock(database, connect_timeout=settings.connect_timeout),
                     audit_tree=audit_tree, tree_heads=tree_heads, head_signing=head_signing,
-                    integrity=integrity)
+                    integrity=integrity, orders=OrderDirectory(database))
     runner.on_commit(read.wake_processes)
     return read

@@ -78,6 +78,10 @@ class Orders:
             raise _not_found(certificate_id)
         return order
 
+    def find(self, certificate_id: UUID) -> Order | None:
+        """The order of an application the caller may see already (None: it has none)."""
+        return self._log.load(order_id(certificate_id), Order)
+
     def _certificate(self, order: Order) -> Certificate:
         certificate = self._log.load(order.certificate_id, Certificate)
         assert certificate is not None  # placed in the same save
