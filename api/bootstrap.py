@@ -46,8 +46,8 @@ from projections.db import ReadModelDatabase, open_read_model_database
 from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import leader_lock
-from projections.order_queries import OrderDirectory
 from projections.migrate import migrate
+from projections.order_queries import OrderDirectory
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls

@@ -14,6 +14,7 @@ from api.auth import current_actor, require
 from api.context import ledger
 from api.idempotency import idempotent, request_id
 from api.openapi import operation
+from api.order_views import activation_view
 from api.requests import (
     body,
     csr_text,
@@ -24,7 +25,6 @@ from api.requests import (
     revocation_reason,
     text,
 )
-from api.order_views import activation_view
 from api.views import certificate_view
 from domain.actors import Role
 from domain.certificate import Certificate

@@ -53,9 +53,10 @@ class AccountUsage(Aggregate, created_event_name="Opened"):
     @classmethod
     def open(cls, *, actor: Actor, at: datetime, account_id: str, profile: str,
              certificate_id: UUID) -> AccountUsage:
-        return cls._create(cls.Opened, timestamp=at, **who(actor), account_id=account_id, profile=profile,
-                           certificate_id=certificate_id)
+        return cls._create(cls.Opened, timestamp=at, **who(actor), account_id=account_id,
+                           profile=profile, certificate_id=certificate_id)
 
-    def succeed(self, actor: Actor, at: datetime, *, certificate_id: UUID, predecessor_id: UUID) -> None:
-        self.trigger_event(self.Succeeded, timestamp=at, **who(actor), certificate_id=certificate_id,
-                           predecessor_id=predecessor_id)
+    def succeed(self, actor: Actor, at: datetime, *, certificate_id: UUID,
+                predecessor_id: UUID) -> None:
+        self.trigger_event(self.Succeeded, timestamp=at, **who(actor),
+                           certificate_id=certificate_id, predecessor_id=predecessor_id)

@@ -1,10 +1,11 @@
 """The orders read model: one row per order (application), and every event of each order.
 
 The certificate's ``Applied`` inserts the row and ``Order.Placed`` (next in the same
-save) completes it: only rows with an order are listed (a pair's halves have none). The certificate's review, issuance and
-revocation and the order's payment, shipping, delivery, activation, documents and
-authorisation update it and add a timeline line (what, who, when, and what a notice to
-the account needs: the decision's reason or comment). After each change the row says
+save) completes it: only rows with an order are listed (a pair's halves have none). The
+certificate's review, issuance and revocation and the order's payment, shipping,
+delivery, activation, documents and authorisation update it and add a timeline line
+(what, who, when, and what a notice to the account needs: the decision's reason or
+comment). After each change the row says
 what it waits for and for whom (``waiting_for``: officer or applicant, ``waiting_step``)
 since which event: the officers' work queue is those rows, oldest first.
 
