@@ -12,7 +12,6 @@ from domain.actors import Actor, Role
 from tests.conftest import ADMIN
 from tests.crl_helpers import publish_crls
 
-
 DEFAULT_ROLE = "default"
 APPLICATION_ROUTES = ("/api/v1/certificates", "/api/v1/certificate-pairs")
 

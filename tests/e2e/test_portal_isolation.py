@@ -114,7 +114,7 @@ def _row(method: str, path: str, make: Callable[[Tenants, Status], str], state: 
 
 
 C, P, A = "/api/v1/certificates/{id}", "/api/v1/certificate-pairs/{id}", "/api/v1/accounts/{id}"
-O = "/api/v1/orders/{id}"
+ORD = "/api/v1/orders/{id}"
 APPLIED, APPROVED, ISSUED, SUSPENDED = (Status.APPLIED, Status.APPROVED, Status.ISSUED,
                                         Status.SUSPENDED)
 MATRIX = [
@@ -144,23 +144,23 @@ MATRIX = [
     _row("GET", A + "/certificates", _account, APPLIED, PORTAL, OFFICER, AUDITOR),
     _row("POST", C + "/cancel", _certificate, ISSUED, PORTAL, OFFICER,
          body={"comment": "closing"}),
-    _row("GET", O, _order(), APPLIED, PORTAL, OFFICER, AUDITOR),
-    _row("POST", O + "/payment", _order(approve=True), APPLIED, PORTAL, OFFICER,
+    _row("GET", ORD, _order(), APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("POST", ORD + "/payment", _order(approve=True), APPLIED, PORTAL, OFFICER,
          body={"method": "cash", "amount": 30000, "reference": "r-2"}),
-    _row("POST", O + "/invoice", _order(), APPLIED, PORTAL, OFFICER, body={"title": "李四"}),
-    _row("POST", O + "/shipping", _order(), APPLIED, PORTAL, OFFICER,
+    _row("POST", ORD + "/invoice", _order(), APPLIED, PORTAL, OFFICER, body={"title": "李四"}),
+    _row("POST", ORD + "/shipping", _order(), APPLIED, PORTAL, OFFICER,
          body={"media": "usb-key", "shipping": SHIP}),
-    _row("POST", O + "/shipment", _order(media=True, pay=True, issue=True), APPLIED, OFFICER,
+    _row("POST", ORD + "/shipment", _order(media=True, pay=True, issue=True), APPLIED, OFFICER,
          body={"carrier": "SF", "tracking_number": "SF2"}),
-    _row("POST", O + "/delivery", _order(media=True, pay=True, issue=True, ship=True),
+    _row("POST", ORD + "/delivery", _order(media=True, pay=True, issue=True, ship=True),
          APPLIED, PORTAL, OFFICER),
-    _row("POST", O + "/activation", _order(pay=True, issue=True), APPLIED, PORTAL, OFFICER),
-    _row("POST", O + "/documents", _order(), APPLIED, PORTAL, OFFICER, body={
+    _row("POST", ORD + "/activation", _order(pay=True, issue=True), APPLIED, PORTAL, OFFICER),
+    _row("POST", ORD + "/documents", _order(), APPLIED, PORTAL, OFFICER, body={
         "kind": "seal", "name": "seal.png", "media_type": "image/png",
         "sha256": hashlib.sha256(b"seal").hexdigest(),
         "content_base64": base64.b64encode(b"seal").decode()}),
-    _row("POST", O + "/authorisation/sms", _order(handler=True), APPLIED, PORTAL, OFFICER),
-    _row("POST", O + "/authorisation", _order(letter=True), APPLIED, PORTAL, OFFICER,
+    _row("POST", ORD + "/authorisation/sms", _order(handler=True), APPLIED, PORTAL, OFFICER),
+    _row("POST", ORD + "/authorisation", _order(letter=True), APPLIED, PORTAL, OFFICER,
          body={"method": "letter", "document_sha256": LETTER_SHA}),
 ]
 
