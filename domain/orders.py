@@ -1,26 +1,16 @@
 """The Order aggregate: what an application costs and how it reaches its holder (seed 004).
 
-Every application is an order, placed in the same save as the certificate's ``Applied``
-and keyed by it (``domain.ids.order_id``), with a number people read and type
-(``CL-2026-000123``, claimed by an ``OrderNumberClaim``) and a price. Then: payment
-(method, amount, reference), optional invoice data, the medium (a USB key) and the
-shipping address, shipped (carrier, tracking number), delivered, and **activated**: a
-certificate counts as usable only once its order is activated.
-
-The order lives beside the certificate, not on it: payment, shipping and activation
-never contend with issuance or revocation for the certificate's version, and the CRL
-and OCSP models never see them. What the order needs of the certificate (approved
-before payment, issued before shipping or activation) the command reads from the
-certificate and hands to the method here, which decides.
-
-Documents (licence, seal, signed form, authorisation letter, ...) and the legal
-person's authorisation (法人授权: a confirmation code sent by SMS, kept only as an HMAC,
-or an authorisation letter among the documents) are events of the order too.
+Placed with the certificate's ``Applied`` (same save), keyed by it (``domain.ids.order_id``),
+numbered ``CL-2026-000123`` (an ``OrderNumberClaim``), priced; then paid, invoice data,
+medium (USB key) and address, shipped, delivered, **activated** (usable from then on);
+documents (named by SHA-256: the bytes are in the blob store) and the legal person's
+authorisation (法人授权: an SMS code, kept only as an HMAC, or a letter among the documents).
+It lives beside the certificate, not on it (docs/architecture.md says why); what it needs
+of the certificate (approved, issued) the command reads and hands to the method here.
 """
 
 from __future__ import annotations
 
-import enum
 import hmac
 import re
 from datetime import datetime
@@ -33,7 +23,14 @@ from domain.actors import Actor
 from domain.errors import IllegalTransition, InvalidRequest
 from domain.events import ActorCreated, ActorEvent, who
 from domain.ids import order_id
-from domain.orders_data import Document, check_invoice, check_shipping
+from domain.orders_data import (
+    Document,
+    OrderRules,
+    OrderStatus,
+    check_invoice,
+    check_shipping,
+    check_text,
+)
 from domain.topics import stable_topics
 
 __all__ = ["Order", "OrderStatus", "SMS_ATTEMPTS"]
@@ -42,16 +39,8 @@ SMS_ATTEMPTS = 5
 _REFERENCE = re.compile(r"^[\w.:/-]{1,100}$")
 
 
-class OrderStatus(enum.StrEnum):
-    PLACED = "placed"
-    PAID = "paid"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    ACTIVATED = "activated"
-
-
 @stable_topics("certledger:Order")
-class Order(Aggregate, created_event_name="Placed"):
+class Order(Aggregate, OrderRules, created_event_name="Placed"):
 
     class Placed(ActorCreated):
         TOPIC = "certledger:Order.Placed:v1"
@@ -88,9 +77,12 @@ class Order(Aggregate, created_event_name="Placed"):
         TOPIC = "certledger:Order.ShippingSet:v1"
         media: str
         shipping: dict[str, str]
+        amount: int | None = None   # the price with the medium (None: unchanged)
 
         def apply(self, aggregate: Order) -> None:
             aggregate.media, aggregate.shipping = self.media, dict(self.shipping)
+            if self.amount is not None:
+                aggregate.amount = self.amount
 
     class Shipped(ActorEvent):
         TOPIC = "certledger:Order.Shipped:v1"
@@ -116,9 +108,7 @@ class Order(Aggregate, created_event_name="Placed"):
             aggregate.activated_at = self.timestamp
 
     class DocumentAttached(ActorEvent):
-        """A document's bytes are in the blob store under ``sha256``; this is all else."""
-
-        TOPIC = "certledger:Order.DocumentAttached:v1"
+        TOPIC = "certledger:Order.DocumentAttached:v1"   # the bytes: blob ``sha256``
         document_kind: str
         name: str
         media_type: str
@@ -130,8 +120,7 @@ class Order(Aggregate, created_event_name="Placed"):
                                                 self.media_type, self.size, self.sha256))
 
     class SmsCodeSent(ActorEvent):
-        """A confirmation code sent to the legal person: only its HMAC is kept."""
-
+        """A code sent to the legal person: only its HMAC is kept."""
         TOPIC = "certledger:Order.SmsCodeSent:v1"
         phone_tail: str        # the last four digits, to tell the user where it went
         code_hmac: str
@@ -142,7 +131,7 @@ class Order(Aggregate, created_event_name="Placed"):
             aggregate.sms = {"code_hmac": self.code_hmac, "expires_at": self.expires_at,
                              "failures": 0}
 
-    class SmsCodeFailed(ActorEvent):
+    class SmsCodeFailed(ActorEvent):  # a wrong code (SMS_ATTEMPTS of them void it)
         TOPIC = "certledger:Order.SmsCodeFailed:v1"
 
         def apply(self, aggregate: Order) -> None:
@@ -206,7 +195,7 @@ class Order(Aggregate, created_event_name="Placed"):
     def pay(self, actor: Actor, at: datetime, *, method: str, amount: object,
             reference: str, approved: bool) -> None:
         """Record the payment: of an approved application, the order's price exactly."""
-        method = _text(method, "method", 50)
+        method = check_text(method, "method", 50)
         if not isinstance(reference, str) or not _REFERENCE.match(reference):
             raise InvalidRequest("reference is 1 to 100 letters, digits or .:/_-",
                                  code="bad_field")
@@ -229,19 +218,24 @@ class Order(Aggregate, created_event_name="Placed"):
             self.trigger_event(self.InvoiceRequested, timestamp=at, **who(actor),
                                invoice=invoice)
 
-    def set_shipping(self, actor: Actor, at: datetime, media: object, shipping: Any) -> None:
+    def set_shipping(self, actor: Actor, at: datetime, media: object, shipping: Any,
+                     amount: int) -> None:
+        """Where the medium goes; ``amount``: the order's price with it."""
         clean = check_shipping(media, shipping)
         if self.status not in (OrderStatus.PLACED, OrderStatus.PAID):
             raise IllegalTransition(f"the order is {self.status.value}: too late to change "
                                     "where it goes", code=f"order_{self.status.value}")
+        if amount != self.amount and self.status is not OrderStatus.PLACED:
+            raise IllegalTransition("the order is paid: its medium can no longer change",
+                                    code="order_paid")
         if (media, clean) != (self.media, self.shipping):
             self.trigger_event(self.ShippingSet, timestamp=at, **who(actor),
-                               media=str(media), shipping=clean)
+                               media=str(media), shipping=clean, amount=amount)
 
     def ship(self, actor: Actor, at: datetime, *, carrier: str, tracking_number: str,
              issued: bool) -> None:
-        carrier = _text(carrier, "carrier", 100)
-        tracking_number = _text(tracking_number, "tracking_number", 100)
+        carrier = check_text(carrier, "carrier", 100)
+        tracking_number = check_text(tracking_number, "tracking_number", 100)
         self.check_status("ship", OrderStatus.PAID)
         if self.media is None:
             raise IllegalTransition("this order has nothing to ship", code="nothing_to_ship")
@@ -303,21 +297,3 @@ class Order(Aggregate, created_event_name="Placed"):
                                     "kind authorisation-letter)", code="letter_missing")
         self.trigger_event(self.Authorised, timestamp=at, **who(actor), method="letter",
                            document_sha256=sha256)
-
-    # ---- guards ---------------------------------------------------------------------------
-
-    def check_status(self, command: str, *allowed: OrderStatus) -> None:
-        if self.status not in allowed:
-            raise IllegalTransition(f"cannot {command} an order that is {self.status.value}",
-                                    code=f"order_{self.status.value}")
-
-    def check_not_authorised(self) -> None:
-        if self.authorisation is not None:
-            raise IllegalTransition("the legal person has authorised this application",
-                                    code="already_authorised")
-
-
-def _text(value: object, what: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidRequest(f"{what} is text of 1 to {limit} characters", code="bad_field")
-    return value.strip()

@@ -3,16 +3,18 @@ documents (what the blob store holds is only named here, by SHA-256)."""
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from domain.errors import InvalidRequest
+from domain.errors import IllegalTransition, InvalidRequest
 from domain.identity import check_mobile
 from domain.portals import check_display_name
 
-__all__ = ["Document", "check_invoice", "check_shipping", "check_document", "MEDIA",
-           "DOCUMENT_KINDS", "INVOICE_FIELDS", "SHIPPING_FIELDS"]
+__all__ = ["OrderStatus", "OrderRules", "check_text", "Document", "check_invoice",
+           "check_shipping", "check_document", "MEDIA", "DOCUMENT_KINDS", "INVOICE_FIELDS",
+           "SHIPPING_FIELDS"]
 
 MEDIA = ("usb-key",)
 DOCUMENT_KINDS = ("business-licence", "seal", "application-form", "authorisation-letter",
@@ -22,6 +24,37 @@ SHIPPING_FIELDS = ("recipient", "phone", "address", "postcode")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]{1,100}$")
 _TAX_NUMBER = re.compile(r"^[0-9A-Z]{15,20}$")
+
+
+class OrderStatus(enum.StrEnum):
+    PLACED = "placed"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    ACTIVATED = "activated"
+
+
+class OrderRules:
+    """The guards of the Order aggregate."""
+
+    status: OrderStatus
+    authorisation: dict[str, Any] | None
+
+    def check_status(self, command: str, *allowed: OrderStatus) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition(f"cannot {command} an order that is {self.status.value}",
+                                    code=f"order_{self.status.value}")
+
+    def check_not_authorised(self) -> None:
+        if self.authorisation is not None:
+            raise IllegalTransition("the legal person has authorised this application",
+                                    code="already_authorised")
+
+
+def check_text(value: object, what: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise InvalidRequest(f"{what} is text of 1 to {limit} characters", code="bad_field")
+    return value.strip()
 
 
 @dataclass(frozen=True)

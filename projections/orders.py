@@ -90,7 +90,7 @@ def _detail(event: Any) -> dict[str, Any]:
     if isinstance(event, Order.Shipped):
         return {"carrier": event.carrier, "tracking_number": event.tracking_number}
     if isinstance(event, Order.ShippingSet):
-        return {"media": event.media}
+        return {"media": event.media, "amount": event.amount}
     if isinstance(event, Order.DocumentAttached):
         return {"kind": event.document_kind, "name": event.name, "size": event.size,
                 "sha256": event.sha256}
@@ -135,6 +135,10 @@ class OrdersReadModel(ReadModel):
                         event.currency, event.media, cid))
         if isinstance(event, Order.ShippingSet):
             media = event.media
+            if event.amount is not None:
+                amount = event.amount
+                tx.execute("UPDATE rm_orders SET amount = ? WHERE certificate_id = ?",
+                           (amount, cid))
         if isinstance(event, (Certificate.Endorsed, Certificate.Approved)):
             approvals += 1
         self._timeline(tx, cid, event, position)

@@ -25,6 +25,7 @@ from ca.applications.order_numbers import OrderNumbers
 from ca.applications.orders import place_order
 from ca.applications.ports import PortalDirectory
 from ca.applications.succession import Succession, parse_id
+from ca.policy.profiles import get_profile
 from domain.actors import Actor
 from domain.certificate import ApplicationKind, Certificate, RevocationSource
 from domain.certificate_rules import clean_comment
@@ -66,14 +67,14 @@ class Certificates:
         def draft() -> list[Aggregate]:
             at = self._clock()
             account = self.succession.account(actor, account_id, in_portal)
+            self.succession.check_application(
+                actor, at, account_id=account, profile=get_profile(profile).name,
+                kind=application_kind, predecessor_id=predecessor)
             certificate, _ = self._issuing.draft(
                 actor, at, profile=profile, csr=csr, subject=subject,
                 issuer=issuer, validity_days=validity_days, account_id=account,
                 portal=in_portal, certificate_id=new_id, kind=application_kind,
                 predecessor_id=predecessor, terms_version=terms_version)
-            self.succession.check_application(
-                actor, at, account_id=account, profile=certificate.profile,
-                kind=application_kind, predecessor_id=predecessor)
             return [certificate, *place_order(actor, at, certificate, self.order_numbers,
                                               media=media, shipping=shipping)]
 

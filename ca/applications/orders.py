@@ -27,7 +27,7 @@ from ca.applications.ports import Clock, Hmac, SmsGateway
 from ca.policy.orders import CURRENCY, price
 from domain.accounts import Account
 from domain.actors import Actor
-from domain.certificate import Certificate, Status
+from domain.certificate import ApplicationKind, Certificate, Status
 from domain.claims import OrderNumberClaim
 from domain.errors import InvalidRequest, NotFound
 from domain.identity import check_mobile
@@ -104,8 +104,9 @@ class Orders:
 
     def set_shipping(self, actor: Actor, certificate_id: UUID, media: object,
                      shipping: Any) -> Order:
-        return self._update(actor, certificate_id,
-                            lambda o, at: o.set_shipping(actor, at, media, shipping))
+        return self._update(actor, certificate_id, lambda o, at: o.set_shipping(
+            actor, at, media, shipping, price(o.profile, ApplicationKind(o.kind),
+                                              str(media))))
 
     def ship(self, actor: Actor, certificate_id: UUID, *, carrier: str,
              tracking_number: str) -> Order:
