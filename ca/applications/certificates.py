@@ -78,7 +78,10 @@ class Certificates:
             return [certificate, *place_order(actor, at, certificate, self.order_numbers,
                                               media=media, shipping=shipping)]
 
-        return save_new(self._log, draft, new_id, lambda: self.get_for(actor, new_id))
+        def attempt() -> UUID:  # a number taken meanwhile fails the save: the next one
+            return save_new(self._log, draft, new_id, lambda: self.get_for(actor, new_id))
+
+        return retry_on_conflict(attempt, what="order numbering")
 
     def get(self, certificate_id: UUID) -> Certificate:
         """The certificate, whatever its portal (for the CA itself and for tests)."""
