@@ -112,9 +112,9 @@ class Certificates:
         """Sign the approved application; the serial is claimed atomically with the event."""
         def issue(certificate: Certificate) -> list[Aggregate]:
             now = self._clock()
-            self.succession.check_issue(certificate, now)  # before signing
+            usage = self.succession.check_issue(certificate, now)  # before signing
             claim = self._issuing.sign(actor, certificate, now)
-            return [claim, *self.succession.on_issue(actor, certificate, now)]
+            return [claim, *self.succession.on_issue(actor, certificate, now, usage)]
 
         return self._update(actor, certificate_id, issue)
 

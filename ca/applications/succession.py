@@ -94,20 +94,24 @@ class Succession:
             return None
         return self._log.load(usage.certificate_id, Certificate)
 
-    def check_issue(self, certificate: Certificate, at: datetime) -> None:
-        """Before signing: refuse a second valid certificate of the usage."""
-        current = self.current(certificate.account_id, certificate.profile)
+    def check_issue(self, certificate: Certificate, at: datetime) -> AccountUsage | None:
+        """Before signing: refuse a second valid certificate of the usage; the usage."""
+        if certificate.account_id is None:
+            return None
+        usage = self._log.load(AccountUsage.create_id(certificate.account_id,
+                                                      certificate.profile), AccountUsage)
+        current = None if usage is None else self._log.load(usage.certificate_id, Certificate)
         if current is not None and current.id != certificate.predecessor_id \
                 and current.id != certificate.id and current.valid_at(at):
             raise IllegalTransition(
                 f"the account has a valid {certificate.profile} certificate ({current.id}) "
                 "that this application does not follow", code="valid_certificate_exists")
+        return usage
 
-    def on_issue(self, actor: Actor, certificate: Certificate, at: datetime
-                 ) -> list[Aggregate]:
+    def on_issue(self, actor: Actor, certificate: Certificate, at: datetime,
+                 usage: AccountUsage | None) -> list[Aggregate]:
         """What to save with ``certificate``'s Issued: the predecessor revoked, the usage
-        moved on (or opened)."""
-        self.check_issue(certificate, at)
+        (as :meth:`check_issue` found it) moved on, or opened."""
         changed: list[Aggregate] = []
         if certificate.predecessor_id is not None:
             predecessor = self._log.load(certificate.predecessor_id, Certificate)
@@ -117,8 +121,6 @@ class Succession:
                 changed.append(predecessor)
         if certificate.account_id is None:
             return changed
-        usage_id = AccountUsage.create_id(certificate.account_id, certificate.profile)
-        usage = self._log.load(usage_id, AccountUsage)
         if usage is None:
             usage = AccountUsage.open(actor=actor, at=at, account_id=certificate.account_id,
                                       profile=certificate.profile,
