@@ -77,16 +77,8 @@ def account_orders(account_id: str) -> Any:
 def account_certificates(account_id: str) -> Any:
     account = ledger().accounts.get_for(
         current_actor(), path_id(account_id, "account_not_found", "no account"))
-    rows: list[OrderRow] = []
-    for status in ("issued", "suspended", "revoked"):
-        rows += ledger().read.orders.search(
-            portals=current_actor().portals,
-            filters=OrderFilter(account_id=str(account.id), certificate_status=status),
-            limit=MAX_PAGE)
-    rows.sort(key=lambda row: row.position)
-    limit, after = _limit(), _cursor()
-    rows = [row for row in rows if after is None or row.position > after][:limit]
-    return _page(rows, limit)
+    return _orders(OrderFilter(account_id=str(account.id),
+                               certificate_statuses=("issued", "suspended", "revoked")))
 
 
 @blueprint.get("/work-queue")

@@ -72,6 +72,7 @@ class OrderFilter:
     order_number: str | None = None
     username: str | None = None       # a prefix, any case
     organisation: str | None = None   # a part of the name, any case
+    certificate_statuses: tuple[str, ...] = ()   # any of them
 
 
 class OrderDirectory:
@@ -94,6 +95,10 @@ class OrderDirectory:
             if value is not None:
                 where.append(f"o.{column} = ?")
                 params.append(value)
+        if filters.certificate_statuses:
+            marks = ", ".join("?" for _ in filters.certificate_statuses)
+            where.append(f"o.certificate_status IN ({marks})")
+            params.extend(filters.certificate_statuses)
         if filters.placed_from is not None:
             where.append("o.placed_at >= ?")
             params.append(filters.placed_from)
