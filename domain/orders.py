@@ -27,6 +27,7 @@ from domain.orders_data import (
     Document,
     OrderRules,
     OrderStatus,
+    check_delivery,
     check_invoice,
     check_shipping,
     check_text,
@@ -178,12 +179,9 @@ class Order(Aggregate, OrderRules, created_event_name="Placed"):
     @classmethod
     def place(cls, *, actor: Actor, at: datetime, certificate_id: UUID, portal: str,
               account_id: str | None, order_number: str, kind: str, profile: str,
-              amount: int, currency: str, media: str | None = None,
+              amount: int, currency: str, media: Any = None,
               shipping: Any = None) -> Order:
-        if (media is None) != (shipping is None):
-            raise InvalidRequest("a medium to ship needs a shipping address, and the other "
-                                 "way round", code="bad_shipping")
-        clean = check_shipping(media, shipping) if media is not None else None
+        clean = check_delivery(media, shipping)
         return cls._create(cls.Placed, id=order_id(certificate_id), timestamp=at,
                            **who(actor), certificate_id=certificate_id, portal=portal,
                            account_id=account_id, order_number=order_number, kind=kind,

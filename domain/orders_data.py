@@ -13,6 +13,7 @@ from domain.identity import check_mobile
 from domain.portals import check_display_name
 
 __all__ = ["OrderStatus", "OrderRules", "check_text", "Document", "check_invoice",
+           "check_delivery",
            "check_shipping", "check_document", "MEDIA", "DOCUMENT_KINDS", "INVOICE_FIELDS",
            "SHIPPING_FIELDS"]
 
@@ -108,6 +109,14 @@ def check_shipping(media: object, data: Any) -> dict[str, str]:
             raise InvalidRequest("shipping.postcode is six digits", code="bad_shipping")
         shipping["postcode"] = postcode
     return shipping
+
+
+def check_delivery(media: object, shipping: Any) -> dict[str, str] | None:
+    """A medium and where it goes, or neither (None)."""
+    if (media is None) != (shipping is None):
+        raise InvalidRequest("a medium to ship needs a shipping address, and the other way "
+                             "round", code="bad_shipping")
+    return check_shipping(media, shipping) if media is not None else None
 
 
 def check_document(kind: object, name: object, media_type: object, size: int,

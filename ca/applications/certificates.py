@@ -30,6 +30,7 @@ from domain.actors import Actor
 from domain.certificate import ApplicationKind, Certificate, RevocationSource
 from domain.certificate_rules import clean_comment
 from domain.errors import NotFound
+from domain.orders_data import check_delivery
 from domain.reasons import RevocationReason
 
 __all__ = ["Certificates", "not_found"]
@@ -54,13 +55,14 @@ class Certificates:
               account_id: str | None = None, portal: str | None = None,
               new_id: UUID | None = None, kind: object = None,
               predecessor_id: object = None, terms_version: str | None = None,
-              media: str | None = None, shipping: Any = None) -> UUID:
+              media: Any = None, shipping: Any = None) -> UUID:
         """Record an application of ``kind`` (new, renew, change, reapply) in the actor's
         portal (``portal``: for an actor that sees several) and its order, as ``new_id``
         if given: a retried request finds what it made. Everything is checked before
         anything is recorded."""
         in_portal = self._portals.resolve(actor, portal)
         application_kind = ApplicationKind.parse(kind)
+        check_delivery(media, shipping)  # bad input is a 400 before anything is read
         predecessor = None if predecessor_id is None else parse_id(
             predecessor_id, "certificate or application", "certificate_not_found")
 

@@ -45,7 +45,7 @@ class WrongCode(InvalidRequest):
 
 
 def place_order(actor: Actor, at: datetime, certificate: Certificate, numbers: OrderNumbers,
-                *, media: str | None, shipping: Any) -> list[Aggregate]:
+                *, media: Any, shipping: Any) -> list[Aggregate]:
     """The order of a new application and the claim on its number (saved with it)."""
     number = numbers.next(at)
     order = Order.place(actor=actor, at=at, certificate_id=certificate.id,

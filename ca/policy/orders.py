@@ -25,9 +25,10 @@ MEDIA_PRICE = {"usb-key": 8000}   # a USB key (UKey), shipped
 APPROVERS = {"organisation-signing": 2}
 
 
-def price(profile: str, kind: ApplicationKind, media: str | None = None) -> int:
+def price(profile: str, kind: ApplicationKind, media: object = None) -> int:
     """The price of an application of ``kind`` for ``profile`` with ``media``, in fen."""
-    return PRICES.get(profile, {}).get(kind, 0) + (MEDIA_PRICE.get(media, 0) if media else 0)
+    extra = MEDIA_PRICE.get(media, 0) if isinstance(media, str) else 0
+    return PRICES.get(profile, {}).get(kind, 0) + extra
 
 
 def approvers_required(profile: str) -> int:
