@@ -105,7 +105,7 @@ def _detail(event: Any) -> dict[str, Any]:
 
 class OrdersReadModel(ReadModel):
     name = ORDERS_MODEL
-    tables = ("rm_orders", "rm_order_events")
+    tables = ("rm_orders", "rm_order_events", "rm_order_subjects")
     topics = frozenset(cls.TOPIC for cls in _EVENTS)  # type: ignore[attr-defined]
 
     def process(self, tx: Transaction, event: Any, position: int) -> None:
@@ -175,6 +175,10 @@ class OrdersReadModel(ReadModel):
              str(event.predecessor_id) if event.predecessor_id else None,
              event.approvals_required, event.actor_id, str(name)[:200] if name else None,
              _iso(event.timestamp), position, _iso(event.timestamp), position))
+        if name and event.account_id:
+            tx.execute("INSERT INTO rm_order_subjects (account_id, name_folded) VALUES (?, ?)"
+                       " ON CONFLICT (account_id, name_folded) DO NOTHING",
+                       (event.account_id, str(name)[:200].lower()))
         self._timeline(tx, cid, event, position)
 
     @staticmethod

@@ -40,6 +40,8 @@ CREATE INDEX IF NOT EXISTS rm_orders_kind ON rm_orders (portal, kind, placed_pos
 CREATE INDEX IF NOT EXISTS rm_orders_profile ON rm_orders (portal, profile, placed_position);
 CREATE INDEX IF NOT EXISTS rm_orders_placed_at ON rm_orders (portal, placed_at);
 CREATE INDEX IF NOT EXISTS rm_orders_queue ON rm_orders (waiting_for, waiting_position);
+CREATE INDEX IF NOT EXISTS rm_orders_queue_step ON rm_orders (waiting_for, waiting_step,
+                                                              waiting_position);
 CREATE INDEX IF NOT EXISTS rm_orders_portal_queue ON rm_orders (portal, waiting_for,
                                                                 waiting_position);
 CREATE TABLE IF NOT EXISTS rm_order_events (
@@ -51,4 +53,11 @@ CREATE TABLE IF NOT EXISTS rm_order_events (
     at TEXT NOT NULL,                      -- ISO 8601, UTC
     detail TEXT NOT NULL,                  -- JSON object: what a notice or timeline shows
     PRIMARY KEY (certificate_id, position)
+);
+-- the subject names an account's applications carried (an organisation's new name after
+-- a change is the subject's, not yet the account's): searched with the accounts' names
+CREATE TABLE IF NOT EXISTS rm_order_subjects (
+    account_id TEXT NOT NULL,
+    name_folded TEXT NOT NULL,
+    PRIMARY KEY (account_id, name_folded)
 );

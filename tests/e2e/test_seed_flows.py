@@ -153,8 +153,11 @@ def test_seed_003_account_types_change_of_name_and_subscriber_revocation(
     assert cancelled["revocation"]["requested_by"] == "subscriber"
     assert topics_since(tenants, head) == ["Certificate.Revoked"]
     tenants.api.ledger.read.runner.catch_up()
+    # an organisation is found by its account's name or any name its applications gave
+    # (the new name after a change): with every order of the account
     found = d.call("GET", "/api/v1/orders?organisation=新科技")["items"]
-    assert [i["id"] for i in found] == [change]
+    assert [i["id"] for i in found] == [cid, change]
+    assert d.call("GET", "/api/v1/orders?organisation=旧科技")["items"] == []
     found = d.call("GET", "/api/v1/orders?organisation=某某&kind=change")["items"]
     assert [i["id"] for i in found] == [change]
     assert [i["id"] for i in d.call("GET", "/api/v1/orders?organisation=某某")["items"]] \
