@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +38,16 @@ _OK = {200: "Order"}
 
 def _id(value: str) -> UUID:
     return path_id(value, "order_not_found", "no order")
+
+
+def _document_body(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A document may be larger than other bodies: up to its limit, in base64, with the
+    other fields (set before anything reads the body, Idempotency-Key included)."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        request.max_content_length = ledger().orders.max_document_size * 4 // 3 + 8192
+        return view(*args, **kwargs)
+    return wrapper
 
 
 def answer(order: Order) -> dict[str, Any]:
@@ -119,10 +131,9 @@ def activate(order_id: str) -> Any:
            "SHA-256 declared; the order records name, type, size and digest", _TAG, _OK,
            request="DocumentUpload", errors=(409, 413))
 @require(PORTAL, OFFICER)
+@_document_body
 @idempotent
 def attach(order_id: str) -> Any:
-    # a document may be larger than other bodies: up to its limit, base64 and the fields
-    request.max_content_length = ledger().orders.max_document_size * 4 // 3 + 8192
     data = body("kind", "name", "media_type", "sha256", "content_base64")
     encoded = data["content_base64"]
     if not isinstance(encoded, str):

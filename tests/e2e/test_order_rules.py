@@ -145,3 +145,21 @@ def test_an_idempotent_application_makes_one_certificate_and_one_order(
 def _licence() -> str:
     first17 = "91110108MA01A2B3C"
     return first17 + credit_code_check_character(first17)
+
+
+def test_a_document_larger_than_other_bodies_is_taken_up_to_its_limit(
+        tenants: Tenants) -> None:
+    d = desk(tenants)
+    cid = d.apply(d.register())["id"]
+    scan = bytes(range(256)) * 400   # 100 KiB: over the 64 KiB of other bodies
+    key = {"Idempotency-Key": f"doc-{uuid.uuid4()}"}
+    for _ in range(2):
+        taken = tenants.call("POST", f"/api/v1/orders/{cid}/documents", "portal-a",
+                             json=document(scan, "seal", "seal.png"), headers=dict(key))
+        assert taken.status_code == 200, taken.json
+    assert [doc["size"] for doc in taken.json["documents"]] == [len(scan)]
+    limit = tenants.api.ledger.orders.max_document_size
+    head = tenants.api.ledger.log.head()
+    huge = tenants.call("POST", f"/api/v1/orders/{cid}/documents", "portal-a",
+                        json=document(b"x" * (limit * 2)))
+    assert huge.status_code == 413 and tenants.api.ledger.log.head() == head
