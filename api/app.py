@@ -33,6 +33,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         public,
         ra_accounts,
         ra_certificates,
+        ra_order_lists,
+        ra_orders,
         ra_pairs,
     )
     from api.bootstrap import bootstrap
@@ -49,7 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = ledger
     register_error_handlers(app)
     for blueprint in (ra_certificates.blueprint, ra_pairs.blueprint, ra_accounts.blueprint,
-                      admin.blueprint, openapi.blueprint):
+                      ra_orders.blueprint, ra_order_lists.blueprint, admin.blueprint,
+                      openapi.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(ocsp_endpoints.blueprint)

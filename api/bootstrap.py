@@ -15,20 +15,23 @@ from api.read_side import ReadSide, crl_sync
 from api.settings import Settings
 from ca.applications.accounts import Accounts
 from ca.applications.audit_signer import AuditSigners
+from ca.applications.blobs import BlobStore
 from ca.applications.certificates import Certificates
 from ca.applications.crl_publisher import CrlPublisher, CrlSettings
 from ca.applications.event_log import EventLog, StoreSettings
 from ca.applications.hierarchy import Hierarchy
 from ca.applications.issuing import Issuing, IssuingPolicy
 from ca.applications.log_integrity import LogIntegrity
+from ca.applications.orders import Orders
 from ca.applications.pairs import Pairs
 from ca.applications.portals import Portals
 from ca.applications.ports import Clock, utc_now
 from ca.applications.responders import Responders
+from ca.applications.sms import SmsOutbox
 from ca.applications.tokens import Tokens
 from ca.applications.tree_heads import TreeHeads
 from ca.encoding import sm2
-from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, HmacKey
+from ca.keys.hmac_keys import CODE_KEY, ID_NUMBER_KEY, TOKEN_KEY, HmacKey
 from ca.keys.keystore import KeyStore, KeyStoreError
 from ca.policy.issuance import PublicUrls
 from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
@@ -44,6 +47,7 @@ from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import leader_lock
 from projections.migrate import migrate
+from projections.order_queries import OrderDirectory
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
@@ -72,6 +76,8 @@ class CertLedger:
     portals: Portals
     accounts: Accounts
     audit_signers: AuditSigners
+    orders: Orders
+    sms: SmsOutbox
     _read_database: ReadModelDatabase | None = None
     _read: ReadSide | None = field(default=None, repr=False)
     _others: list[ReadSide] = field(default_factory=list, repr=False)
@@ -120,6 +126,7 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
         default_issuer=settings.default_issuer,
         accept_empty_sm2_id=settings.accept_empty_sm2_id, lint=lint))
     portals = Portals(log, clock)
+    sms = SmsOutbox()
     return CertLedger(
         settings=settings, clock=clock, log=log, keys=keys, urls=urls, hierarchy=hierarchy,
         issuing=issuing, certificates=Certificates(log, issuing, portals),
@@ -129,7 +136,10 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
         accounts=Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock),
         audit_signers=AuditSigners(log, hierarchy, keys, clock, lint=lint,
                                    issuer=settings.audit.issuer or settings.default_issuer),
-        _read_database=read_database)
+        orders=Orders(log, clock, BlobStore(settings.data_dir / "blobs"),
+                      HmacKey(keys, CODE_KEY), sms,
+                      max_document_size=settings.document_max_bytes),
+        sms=sms, _read_database=read_database)
 
 
 def key_passphrase(settings: Settings) -> bytes:
@@ -188,6 +198,6 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
                     accounts=AccountDirectory(database), idempotency=IdempotencyKeys(database),
                     lock=leader_lock(database, connect_timeout=settings.connect_timeout),
                     audit_tree=audit_tree, tree_heads=tree_heads, head_signing=head_signing,
-                    integrity=integrity)
+                    integrity=integrity, orders=OrderDirectory(database))
     runner.on_commit(read.wake_processes)
     return read

@@ -14,6 +14,7 @@ from api.auth import current_actor, require
 from api.context import ledger
 from api.idempotency import idempotent, request_id
 from api.openapi import operation
+from api.order_views import activation_view
 from api.requests import (
     body,
     csr_text,
@@ -26,6 +27,7 @@ from api.requests import (
 )
 from api.views import certificate_view
 from domain.actors import Role
+from domain.certificate import Certificate
 
 __all__ = ["blueprint"]
 
@@ -34,6 +36,12 @@ blueprint = Blueprint("ra_certificates", __name__, url_prefix="/api/v1")
 PORTAL, OFFICER, AUDITOR = Role.APPLICANT_PORTAL, Role.OFFICER, Role.AUDITOR
 _TAG = "certificates"
 _OK = {200: "Certificate"}
+
+
+def _view(certificate: Certificate) -> dict[str, Any]:
+    """The certificate, and whether its order is activated (usable)."""
+    return {**certificate_view(certificate),
+            **activation_view(certificate, ledger().orders.find(certificate.id))}
 
 
 def _id(value: str) -> Any:
@@ -51,8 +59,11 @@ def apply() -> Any:
         current_actor(), profile=data["profile"], csr=csr_text(data, "csr"),
         subject=data["subject"], issuer=issuer_name(data), validity_days=data.get("validity_days"),
         account_id=text(data, "account_id", 200) or None,
-        portal=optional_text(data, "portal", 63), new_id=request_id())
-    view = certificate_view(ledger().certificates.get_for(current_actor(), certificate_id))
+        portal=optional_text(data, "portal", 63), new_id=request_id(),
+        kind=data.get("kind"), predecessor_id=optional_text(data, "predecessor_id", 200),
+        terms_version=optional_text(data, "terms_version", 50), media=data.get("media"),
+        shipping=data.get("shipping"))
+    view = _view(ledger().certificates.get_for(current_actor(), certificate_id))
     return view, 201, {"Location": url_for("ra_certificates.get_certificate",
                                            certificate_id=view["id"])}
 
@@ -61,17 +72,19 @@ def apply() -> Any:
 @operation("A certificate or application", _TAG, _OK)
 @require(PORTAL, OFFICER, AUDITOR)
 def get_certificate(certificate_id: str) -> Any:
-    return certificate_view(ledger().certificates.get_for(current_actor(), _id(certificate_id)))
+    return _view(ledger().certificates.get_for(current_actor(), _id(certificate_id)))
 
 
 @blueprint.post("/certificates/<certificate_id>/approve")
-@operation("Approve an application", _TAG, _OK, request="Empty", request_required=False,
+@operation("Approve an application (one of the approvals its profile needs; never by "
+           "whoever submitted it)", _TAG, _OK, request="Review", request_required=False,
            errors=(409,))
 @require(OFFICER)
 @idempotent
 def approve(certificate_id: str) -> Any:
-    body()
-    return certificate_view(ledger().certificates.approve(current_actor(), _id(certificate_id)))
+    data = body()
+    return certificate_view(ledger().certificates.approve(
+        current_actor(), _id(certificate_id), text(data, "comment")))
 
 
 @blueprint.post("/certificates/<certificate_id>/reject")
@@ -126,4 +139,15 @@ def suspend(certificate_id: str) -> Any:
 def resume(certificate_id: str) -> Any:
     data = body()
     return certificate_view(ledger().certificates.resume(
+        current_actor(), _id(certificate_id), text(data, "comment")))
+
+
+@blueprint.post("/certificates/<certificate_id>/cancel")
+@operation("Revocation the subscriber asked for (注销): cessationOfOperation", _TAG, _OK,
+           request="Comment", request_required=False, errors=(409,))
+@require(PORTAL, OFFICER)
+@idempotent
+def cancel(certificate_id: str) -> Any:
+    data = body()
+    return certificate_view(ledger().certificates.cancel(
         current_actor(), _id(certificate_id), text(data, "comment")))

@@ -29,6 +29,7 @@ from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import Leader, LeaderLock
 from projections.ocsp_status import OCSP_MODEL
+from projections.order_queries import OrderDirectory
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
 from projections.stored_ocsp_responses import OcspResponseStore
@@ -55,6 +56,7 @@ class ReadSide:
     tree_heads: TreeHeads
     head_signing: TreeHeadSigning
     integrity: LogIntegrity
+    orders: OrderDirectory
     lock: LeaderLock | None = None  # None: no election, start() runs the work here
     leader: Leader | None = field(default=None, init=False)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.order_schemas import ORDER_SCHEMAS
+
 __all__ = ["COMPONENTS", "ref"]
 
 _TEXT: dict[str, Any] = {"type": "string"}
@@ -40,6 +42,7 @@ _VERIFICATION = {"oneOf": [{"type": "null"}, _object(
      "verified_at": _TIME}, {"licence_number": _TEXT})]}
 
 COMPONENTS: dict[str, Any] = {
+    **ORDER_SCHEMAS,
     "Error": _object({"error": _object({"code": _TEXT, "message": _TEXT},
                                        {"request_id": {**_TEXT, "description": "the request's "
                                                        "id, as in X-Request-Id and the logs"}})}),
@@ -54,14 +57,23 @@ COMPONENTS: dict[str, Any] = {
          "issuer": _TEXT, "profile": _TEXT, "subject": {"type": "object"},
          "key_algorithm": _TEXT, "validity_days": {"type": "integer"},
          "account_id": _NULLABLE_TEXT, "portal": _TEXT, "applied_at": _TIME,
-         "updated_at": _TIME, "version": {"type": "integer"}},
+         "updated_at": _TIME, "version": {"type": "integer"},
+         "kind": {"enum": ["new", "renew", "change", "reapply"]},
+         "predecessor_id": _NULLABLE_TEXT,
+         "approvals": {"type": "array", "items": _TEXT},
+         "approvals_required": {"type": "integer"}},
         {"pair": _object({"id": _ID, "role": {"enum": ["signing", "encryption"]},
                           "partner_id": _ID}),
          "key_source": _TEXT, "csr_signer_id": _TEXT, "rejection_reason": _TEXT,
          "serial_number": _TEXT, "not_before": _TIME, "not_after": _TIME,
-         "certificate_pem": _TEXT,
+         "certificate_pem": _TEXT, "terms_version": _TEXT,
+         "order_number": _TEXT, "activation": {"enum": ["pending", "activated"]},
+         "usable": {"type": "boolean"},
          "revocation": _object({"reason": _TEXT, "revocation_time": _TIME,
-                                "invalidity_date": {"type": ["string", "null"]}})}),
+                                "invalidity_date": {"type": ["string", "null"]},
+                                "requested_by": {"enum": ["ra", "subscriber", "superseded",
+                                                          None]},
+                                "superseded_by": _NULLABLE_TEXT})}),
     "CertificatePair": _object({"pair_id": _ID, "signing": ref("Certificate"),
                                 "encryption": ref("Certificate")}),
     "Application": _object(
@@ -69,7 +81,12 @@ COMPONENTS: dict[str, Any] = {
          "subject": {"type": "object"}},
         {"issuer": _TEXT, "validity_days": {"type": "integer"}, "account_id": _TEXT,
          "portal": {**_TEXT, "description": "for an officer or admin who sees several "
-                    "portals; a portal token's applications are always its own portal's"}},
+                    "portals; a portal token's applications are always its own portal's"},
+         "kind": {"enum": ["new", "renew", "change", "reapply"],
+                  "description": "new (default) names no predecessor; the others do"},
+         "predecessor_id": {**_TEXT, "description": "the certificate this one follows"},
+         "terms_version": _TEXT, "media": {"enum": ["usb-key"]},
+         "shipping": ref("Shipping")},
         closed=False),
     "PairApplication": _object(
         {"signing_csr": _TEXT, "encryption_csr": _TEXT, "subject": {"type": "object"}},

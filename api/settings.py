@@ -68,6 +68,7 @@ class Settings:
     ocsp_nonce_limit: int = 8               # on-demand OCSP requests at once per process
     log_format: str = "json"                # servers' logs: json or text
     ready_max_lag: float = 30.0             # /readyz: seconds the read models may lag
+    document_max_bytes: int = 2 * 1024 * 1024  # one uploaded document (licence, letter, ...)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +92,7 @@ class Settings:
 
         passphrase_file = env.get("CERTLEDGER_KEY_PASSPHRASE_FILE")
         data_dir = Path(env.get("CERTLEDGER_DATA_DIR", "var")).resolve()
+        document_max_bytes = number("CERTLEDGER_DOCUMENT_MAX_BYTES", str(2 * 1024 * 1024))
         return cls(
             data_dir=data_dir,
             database_url=env.get("CERTLEDGER_DATABASE_URL") or None,
@@ -121,13 +123,17 @@ class Settings:
                 header_timeout=seconds("CERTLEDGER_HTTP_HEADER_TIMEOUT", "10"),
                 body_timeout=seconds("CERTLEDGER_HTTP_BODY_TIMEOUT", "30"),
                 idle_timeout=seconds("CERTLEDGER_HTTP_IDLE_TIMEOUT", "60"),
-                per_client=number("CERTLEDGER_HTTP_MAX_PER_CLIENT", "128")),
+                per_client=number("CERTLEDGER_HTTP_MAX_PER_CLIENT", "128"),
+                # the front end lets a document through (base64 in JSON); the app still
+                # holds every other route to max_body_bytes
+                max_body=max(64 * 1024, document_max_bytes * 4 // 3 + 16 * 1024)),
             threads=number("CERTLEDGER_THREADS", "4"),
             queue_limit=number("CERTLEDGER_HTTP_QUEUE", "256"),
             ocsp_signers=number("CERTLEDGER_OCSP_SIGNERS", "1"),
             ocsp_nonce_limit=number("CERTLEDGER_OCSP_NONCE_LIMIT", "8"),
             log_format=_choice(env, "CERTLEDGER_LOG_FORMAT", ("json", "text")),
             ready_max_lag=seconds("CERTLEDGER_READY_MAX_LAG", "30"),
+            document_max_bytes=document_max_bytes,
         )
 
 

@@ -40,7 +40,14 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
         "applied_at": _time(certificate.created_on),
         "updated_at": _time(certificate.modified_on),
         "version": certificate.version,
+        "kind": certificate.kind.value,
+        "predecessor_id": str(certificate.predecessor_id) if certificate.predecessor_id
+        else None,
+        "approvals": list(certificate.approvals),
+        "approvals_required": certificate.approvals_required,
     }
+    if certificate.terms_version is not None:
+        view["terms_version"] = certificate.terms_version
     if certificate.pair_id is not None:
         view["pair"] = {"id": str(certificate.pair_id), "role": certificate.pair_role,
                         "partner_id": str(certificate.pair_partner_id)}
@@ -59,7 +66,10 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
     if certificate.revocation_reason is not None:
         view["revocation"] = {"reason": certificate.revocation_reason.rfc_name,
                               "revocation_time": _time(certificate.revocation_time),
-                              "invalidity_date": _time(certificate.invalidity_date)}
+                              "invalidity_date": _time(certificate.invalidity_date),
+                              "requested_by": certificate.revocation_source,
+                              "superseded_by": str(certificate.superseded_by)
+                              if certificate.superseded_by else None}
     return view
 
 

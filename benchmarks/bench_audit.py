@@ -61,6 +61,7 @@ from tests.helpers import make_csr  # noqa: E402
 PG = os.environ.get("CERTLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSPHRASE = b"benchmark passphrase only"
 OFFICER = Actor("bench-officer", Role.OFFICER)
+PORTAL = Actor("bench-portal", Role.APPLICANT_PORTAL)  # applies; the officer reviews
 SUBJECT = {"dns_names": ["bench.example.cn"]}
 HEAD_EVERY = 1000
 
@@ -87,7 +88,7 @@ def _database(backend: str) -> tuple[str | None, Callable[[], None]]:
 def _templates(ledger: CertLedger) -> list[Any]:
     """One real lifecycle with a revocation: Applied, Approved, Issued, Claimed, Revoked."""
     csr = make_csr(KeyAlgorithm.ECDSA_P256)[1]
-    cid = ledger.certificates.apply(OFFICER, profile="tls-server", csr=csr, subject=SUBJECT)
+    cid = ledger.certificates.apply(PORTAL, profile="tls-server", csr=csr, subject=SUBJECT)
     ledger.certificates.approve(OFFICER, cid)
     ledger.certificates.issue(OFFICER, cid)
     ledger.certificates.revoke(OFFICER, cid, RevocationReason.SUPERSEDED)
@@ -221,13 +222,13 @@ def lifecycles(backend: str, count: int, mode: str) -> float:
         csr = make_csr(KeyAlgorithm.ECDSA_P256)[1]
         ledger.read.start()
         for _ in range(5):  # warm up
-            cid = ledger.certificates.apply(OFFICER, profile="tls-server", csr=csr,
+            cid = ledger.certificates.apply(PORTAL, profile="tls-server", csr=csr,
                                             subject=SUBJECT)
             ledger.certificates.approve(OFFICER, cid)
             ledger.certificates.issue(OFFICER, cid)
         start = time.perf_counter()
         for _ in range(count):
-            cid = ledger.certificates.apply(OFFICER, profile="tls-server", csr=csr,
+            cid = ledger.certificates.apply(PORTAL, profile="tls-server", csr=csr,
                                             subject=SUBJECT)
             ledger.certificates.approve(OFFICER, cid)
             ledger.certificates.issue(OFFICER, cid)

@@ -43,6 +43,7 @@ from tests.helpers import make_csr, private_key_for  # noqa: E402
 PG = os.environ.get("CERTLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSPHRASE = b"benchmark passphrase only"
 OFFICER = Actor("bench-officer", Role.OFFICER)
+PORTAL = Actor("bench-portal", Role.APPLICANT_PORTAL)  # applies; the officer reviews
 SUBJECT = {"dns_names": ["bench.example.cn"]}
 
 
@@ -74,7 +75,7 @@ def _lifecycles(settings: Settings, csr: str, count: int) -> None:
     ledger = _service(settings)
     try:
         for _ in range(count):
-            cid = ledger.certificates.apply(OFFICER, profile="tls-server", csr=csr,
+            cid = ledger.certificates.apply(PORTAL, profile="tls-server", csr=csr,
                                             subject=SUBJECT)
             ledger.certificates.approve(OFFICER, cid)
             ledger.certificates.issue(OFFICER, cid)
@@ -152,6 +153,10 @@ def bench_http(backend: str, algorithm: KeyAlgorithm, count: int, clients: int) 
                                 "--name", "bench"],
                                env=env, check=True, cwd=root, capture_output=True,
                                text=True).stdout.strip()
+        portal = subprocess.run([*cli, "token", "create", "--role", "applicant-portal",
+                                 "--name", "bench-portal"],   # applies; the officer reviews
+                                env=env, check=True, cwd=root, capture_output=True,
+                                text=True).stdout.strip()
         server = subprocess.Popen([*cli, "serve", "--bind", f"127.0.0.1:{port}", "--workers",
                                    "2", "--threads", "4"], env=env, cwd=root,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -163,7 +168,8 @@ def bench_http(backend: str, algorithm: KeyAlgorithm, count: int, clients: int) 
         def client(n: int) -> None:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             for _ in range(n):
-                connection.request("POST", "/api/v1/certificates", body, headers)
+                connection.request("POST", "/api/v1/certificates", body,
+                                   {**headers, "Authorization": f"Bearer {portal}"})
                 response = connection.getresponse()
                 cid = json.loads(response.read())["id"]
                 for step in ("approve", "issue"):

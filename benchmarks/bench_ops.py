@@ -53,8 +53,10 @@ def _percentiles(samples: list[float]) -> str:
             f"({len(ordered)} calls)")
 
 
-def _portal(port: int, token: str, until: float, timings: list[float], index: int) -> None:
-    client = Client(port, token, timeout=30)
+def _portal(port: int, tokens: tuple[str, str], until: float, timings: list[float],
+            index: int) -> None:
+    """Apply with the first token, review and issue with the second (never the same)."""
+    client, reviewer = Client(port, tokens[0], timeout=30), Client(port, tokens[1], timeout=30)
     body = {"profile": "tls-server", "csr": CSR,
             "subject": {"dns_names": [f"load{index}.example.cn"]}}
     while time.monotonic() < until:
@@ -68,13 +70,15 @@ def _portal(port: int, token: str, until: float, timings: list[float], index: in
             elif step == "get":
                 status, _, _ = client.call("GET", f"/api/v1/certificates/{cid}")
             else:
-                status, _, _ = client.call("POST", f"/api/v1/certificates/{cid}/{step}")
+                status, _, _ = reviewer.call("POST", f"/api/v1/certificates/{cid}/{step}")
             timings.append(time.monotonic() - started)
             assert status in (200, 201), status
     client.close()
+    reviewer.close()
 
 
-def api_latency(port: int, token: str, seconds: float, ocsp_body: Path | None) -> str:
+def api_latency(port: int, tokens: tuple[str, str], seconds: float,
+                ocsp_body: Path | None) -> str:
     timings: list[float] = []
     load = None
     if ocsp_body is not None:
@@ -84,7 +88,7 @@ def api_latency(port: int, token: str, seconds: float, ocsp_body: Path | None) -
             stdout=subprocess.PIPE, text=True)
         time.sleep(1)
     until = time.monotonic() + seconds
-    threads = [threading.Thread(target=_portal, args=(port, token, until, timings, index))
+    threads = [threading.Thread(target=_portal, args=(port, tokens, until, timings, index))
                for index in range(4)]
     for thread in threads:
         thread.start()
@@ -143,6 +147,7 @@ def main() -> int:
                                        root_name="root-ca", issuing_name="issuing-ca",
                                        organization="Bench Org")
             token = ledger.tokens.create(ADMIN, name="bench-portal", role=Role.ADMIN)
+            reviewer = ledger.tokens.create(ADMIN, name="bench-reviewer", role=Role.ADMIN)
             via_proxy = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
             env = {"CERTLEDGER_DATA_DIR": str(directory), "CERTLEDGER_DATABASE_URL": via_proxy,
                    "CERTLEDGER_KEY_PASSPHRASE": PASSPHRASE}
@@ -156,9 +161,11 @@ def main() -> int:
                         "profile": "tls-server", "csr": CSR,
                         "subject": {"dns_names": ["ocsp.example.cn"]}})
                     certificate = json.loads(reply)["id"]
-                client.call("POST", f"/api/v1/certificates/{certificate}/approve")
+                review = Client(port, reviewer)  # whoever applies never approves
+                review.call("POST", f"/api/v1/certificates/{certificate}/approve")
                 issued = json.loads(
-                    client.call("POST", f"/api/v1/certificates/{certificate}/issue")[2])
+                    review.call("POST", f"/api/v1/certificates/{certificate}/issue")[2])
+                review.close()
                 request = ocsp_request_for(ledger, int(issued["serial_number"], 16))
                 while client.ocsp(request) != "good":
                     time.sleep(0.2)
@@ -166,8 +173,9 @@ def main() -> int:
                 body.write_bytes(request)
                 client.close()
                 print("RA API (apply, approve, issue, get; 4 portals):")
-                print(f"  alone:                  {api_latency(port, token, args.seconds, None)}")
-                print(f"  beside an OCSP load:    {api_latency(port, token, args.seconds, body)}")
+                pair = (token, reviewer)
+                print(f"  alone:                  {api_latency(port, pair, args.seconds, None)}")
+                print(f"  beside an OCSP load:    {api_latency(port, pair, args.seconds, body)}")
                 print(f"  (load average now {os.getloadavg()[0]:.2f})")
                 print("\nPostgreSQL outage (proxy killed for 2 s, then back):", flush=True)
                 outage(port, token, proxy)

@@ -97,6 +97,7 @@ def _lifecycle_worker(count: int, database: str) -> dict[str, Any]:
     from domain.actors import Actor, Role
 
     officer = Actor("bench-officer", Role.OFFICER)
+    portal = Actor("bench-portal", Role.APPLICANT_PORTAL)  # applies; the officer reviews
     data_dir = Path(tempfile.mkdtemp(prefix="certledger-bench-sm2-"))
     database_url, drop = _database(database)
     try:
@@ -110,13 +111,13 @@ def _lifecycle_worker(count: int, database: str) -> dict[str, Any]:
         csrs = [_sm2_csr() for _ in range(2)]
 
         def single() -> None:
-            cid = ledger.certificates.apply(officer, profile="personal-signing", csr=csrs[0],
+            cid = ledger.certificates.apply(portal, profile="personal-signing", csr=csrs[0],
                                             subject=_SUBJECT)
             ledger.certificates.approve(officer, cid)
             ledger.certificates.issue(officer, cid)
 
         def pair() -> None:
-            pair_id = ledger.pairs.apply(officer, signing_csr=csrs[0], encryption_csr=csrs[1],
+            pair_id = ledger.pairs.apply(portal, signing_csr=csrs[0], encryption_csr=csrs[1],
                                          subject=_SUBJECT)
             ledger.pairs.approve(officer, pair_id)
             ledger.pairs.issue(officer, pair_id)

@@ -104,7 +104,8 @@ def _revoke_one(ledger: Any, label: str) -> int:
     from tests.helpers import make_csr
 
     officer = Actor("bench-officer", Role.OFFICER)
-    cid = ledger.certificates.apply(officer, profile="tls-server",
+    portal = Actor("bench-portal", Role.APPLICANT_PORTAL)  # applies; the officer reviews
+    cid = ledger.certificates.apply(portal, profile="tls-server",
                                     csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
                                     subject={"dns_names": [f"{label}.bench.example"]})
     ledger.certificates.approve(officer, cid)

@@ -18,7 +18,6 @@ derived from the pair id and its role, and the pair is approved, rejected and is
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -26,46 +25,29 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.actors import DEFAULT_PORTAL, Actor
-from domain.errors import IllegalTransition, InvalidRequest
+from domain.certificate_rules import (
+    APPLICANT_CSR,
+    ENCRYPTION,
+    MAX_REASON_LENGTH,
+    PAIR_ROLES,
+    SIGNING,
+    ApplicationKind,
+    CertificateRules,
+    PairRole,
+    RevocationSource,
+    Status,
+)
+from domain.errors import IllegalTransition
 from domain.events import ActorCreated, ActorEvent, who
 from domain.reasons import RevocationReason
 from domain.topics import stable_topics
 
 __all__ = ["Certificate", "Status", "PairRole", "PAIR_ROLES", "SIGNING", "ENCRYPTION",
-           "APPLICANT_CSR", "MAX_REASON_LENGTH"]
-
-
-class PairRole(enum.StrEnum):
-    """Dual certificates (双证书): one subject, two certificates, two key pairs, one pair
-    id; each half has one of these roles (stored in events as its text)."""
-
-    SIGNING = "signing"
-    ENCRYPTION = "encryption"
-
-    @property
-    def partner(self) -> PairRole:
-        return PairRole.ENCRYPTION if self is PairRole.SIGNING else PairRole.SIGNING
-
-
-SIGNING, ENCRYPTION = PairRole.SIGNING, PairRole.ENCRYPTION
-PAIR_ROLES = tuple(PairRole)
-MAX_REASON_LENGTH = 1000
-# Where the certified key pair comes from. Only the applicant's own CSR for now; an
-# encryption key escrowed by a key management centre (KMC) would be another source.
-APPLICANT_CSR = "applicant-csr"
-
-
-class Status(enum.Enum):
-    APPLIED = "applied"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    ISSUED = "issued"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
+           "APPLICANT_CSR", "MAX_REASON_LENGTH", "ApplicationKind", "RevocationSource"]
 
 
 @stable_topics("certledger:Certificate")
-class Certificate(Aggregate, created_event_name="Applied"):
+class Certificate(Aggregate, CertificateRules, created_event_name="Applied"):
 
     class Applied(ActorCreated):
         TOPIC = "certledger:Certificate.Applied:v1"
@@ -83,12 +65,28 @@ class Certificate(Aggregate, created_event_name="Applied"):
         key_source: str = APPLICANT_CSR     # who made the key pair (room for KMC escrow)
         csr_signer_id: str | None = None    # SM2 only: the signer ID that verified the CSR
         portal: str = DEFAULT_PORTAL        # the RA portal it belongs to (of the applicant)
+        kind: str = ApplicationKind.NEW.value  # new, renew, change, reapply
+        terms_version: str | None = None    # the subscriber terms accepted
+        approvals_required: int = 1         # distinct approvers the profile needs
+
+    class Endorsed(ActorEvent):
+        """An approval before the last of the ``approvals_required`` (status unchanged)."""
+
+        TOPIC = "certledger:Certificate.Endorsed:v1"
+        comment: str
+        approvals: int      # approvals so far, this one included
+        required: int
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.approvals.append(self.actor_id)
 
     class Approved(ActorEvent):
         TOPIC = "certledger:Certificate.Approved:v1"
+        comment: str = ""
 
         def apply(self, aggregate: Certificate) -> None:
             aggregate.status = Status.APPROVED
+            aggregate.approvals.append(self.actor_id)
 
     class Rejected(ActorEvent):
         TOPIC = "certledger:Certificate.Rejected:v1"
@@ -137,9 +135,13 @@ class Certificate(Aggregate, created_event_name="Applied"):
         revocation_time: datetime
         invalidity_date: datetime | None
         comment: str
+        requested_by: str | None = None     # RevocationSource; None: before it was recorded
+        superseded_by: UUID | None = None   # the successor whose issuance revoked this one
 
         def apply(self, aggregate: Certificate) -> None:
             aggregate.status = Status.REVOKED
+            aggregate.revocation_source = self.requested_by
+            aggregate.superseded_by = self.superseded_by
             aggregate.revocation_reason = RevocationReason(self.reason)
             aggregate.revocation_time = self.revocation_time
             aggregate.invalidity_date = self.invalidity_date
@@ -149,8 +151,16 @@ class Certificate(Aggregate, created_event_name="Applied"):
                  validity_days: int, account_id: str | None,
                  predecessor_id: UUID | None, pair_id: UUID | None = None,
                  pair_role: str | None = None, key_source: str = APPLICANT_CSR,
-                 csr_signer_id: str | None = None, portal: str = DEFAULT_PORTAL) -> None:
+                 csr_signer_id: str | None = None, portal: str = DEFAULT_PORTAL,
+                 kind: str = ApplicationKind.NEW.value, terms_version: str | None = None,
+                 approvals_required: int = 1) -> None:
         self.applied_by = actor_id
+        self.kind = ApplicationKind(kind)
+        self.terms_version = terms_version
+        self.approvals_required = approvals_required
+        self.approvals: list[str] = []
+        self.revocation_source: str | None = None
+        self.superseded_by: UUID | None = None
         self.portal = portal
         self.issuer = issuer
         self.profile = profile
@@ -184,11 +194,16 @@ class Certificate(Aggregate, created_event_name="Applied"):
                   predecessor_id: UUID | None = None, pair_id: UUID | None = None,
                   pair_role: PairRole | None = None, key_source: str = APPLICANT_CSR,
                   csr_signer_id: str | None = None, portal: str = DEFAULT_PORTAL,
-                  certificate_id: UUID | None = None) -> Certificate:
+                  certificate_id: UUID | None = None,
+                  kind: ApplicationKind = ApplicationKind.NEW,
+                  terms_version: str | None = None,
+                  approvals_required: int = 1) -> Certificate:
         """A new application in ``portal``, with ``certificate_id`` if given (else a new
         one). A half of a pair gets the id derived from the pair and its role."""
         if (pair_id is None) != (pair_role is None):
             raise ValueError("a pair member needs a pair id and a role")
+        if (kind is ApplicationKind.NEW) != (predecessor_id is None):
+            raise ValueError("a new application has no predecessor; any other kind has one")
         if pair_id and pair_role:
             certificate_id = cls.pair_member_id(pair_id, PairRole(pair_role))
         return cls._create(cls.Applied, id=certificate_id, timestamp=at, **who(actor),
@@ -197,7 +212,8 @@ class Certificate(Aggregate, created_event_name="Applied"):
                            account_id=account_id, predecessor_id=predecessor_id, pair_id=pair_id,
                            pair_role=PairRole(pair_role).value if pair_role else None,
                            key_source=key_source, csr_signer_id=csr_signer_id,
-                           portal=portal)
+                           portal=portal, kind=kind.value, terms_version=terms_version,
+                           approvals_required=approvals_required)
 
     @staticmethod
     def pair_member_id(pair_id: UUID, role: PairRole | str) -> UUID:
@@ -211,16 +227,27 @@ class Certificate(Aggregate, created_event_name="Applied"):
             return None
         return self.pair_member_id(self.pair_id, self.pair_role.partner)
 
-    def approve(self, actor: Actor, at: datetime, *, pair_id: UUID | None = None) -> None:
+    def approve(self, actor: Actor, at: datetime, *, pair_id: UUID | None = None,
+                comment: str = "") -> None:
+        """One approval: the last of ``approvals_required`` approves, others endorse."""
         self.check_pair("approve", pair_id)
         self.check_status("approve", Status.APPLIED)
-        self.trigger_event(self.Approved, timestamp=at, **who(actor))
+        self.check_reviewer(actor)
+        count = len(self.approvals) + 1
+        if count < self.approvals_required:
+            self.trigger_event(self.Endorsed, timestamp=at, comment=comment, approvals=count,
+                               required=self.approvals_required, **who(actor))
+        else:
+            self.trigger_event(self.Approved, timestamp=at, comment=comment, **who(actor))
 
     def reject(self, actor: Actor, at: datetime, reason: str, *,
                pair_id: UUID | None = None) -> None:
         self.check_pair("reject", pair_id)
         self.check_status("reject", Status.APPLIED)
         self.check_rejection_reason(reason)
+        if actor.id == self.applied_by:
+            raise IllegalTransition("whoever submitted an application may not review it",
+                                    code="own_application")
         self.trigger_event(self.Rejected, timestamp=at, reason=reason, **who(actor))
 
     def issue(self, actor: Actor, at: datetime, *, serial_number: int, not_before: datetime,
@@ -244,7 +271,9 @@ class Certificate(Aggregate, created_event_name="Applied"):
         self.trigger_event(self.Resumed, timestamp=at, comment=comment, **who(actor))
 
     def revoke(self, actor: Actor, at: datetime, reason: RevocationReason,
-               invalidity_date: datetime | None = None, comment: str = "") -> None:
+               invalidity_date: datetime | None = None, comment: str = "",
+               requested_by: RevocationSource = RevocationSource.RA,
+               superseded_by: UUID | None = None) -> None:
         self.check_status("revoke", Status.ISSUED, Status.SUSPENDED)
         self.check_not_expired("revoke", at)
         if reason in (RevocationReason.CERTIFICATE_HOLD, RevocationReason.REMOVE_FROM_CRL):
@@ -252,49 +281,16 @@ class Certificate(Aggregate, created_event_name="Applied"):
                                     code="invalid_reason")
         self.check_invalidity_date(invalidity_date, at)
         self.trigger_event(self.Revoked, timestamp=at, reason=int(reason), revocation_time=at,
-                           invalidity_date=invalidity_date, comment=comment, **who(actor))
+                           invalidity_date=invalidity_date, comment=comment,
+                           requested_by=requested_by.value, superseded_by=superseded_by,
+                           **who(actor))
 
-    # ---- guards ---------------------------------------------------------------------------
-
-    def check_pair(self, command: str, pair_id: UUID | None) -> None:
-        """The halves of a pair are approved, rejected and issued together, as the pair."""
-        if self.pair_id == pair_id:
-            return
-        if self.pair_id is not None:
-            raise IllegalTransition(
-                f"this certificate is the {self.pair_role} half of pair {self.pair_id}: "
-                f"{command} the pair", code="pair_member")
-        raise IllegalTransition(f"this certificate is not part of pair {pair_id}",
-                                code="not_pair_member")
-
-    @staticmethod
-    def check_rejection_reason(reason: object) -> None:
-        """A rejection tells the applicant why: 1 to MAX_REASON_LENGTH characters."""
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
-            raise InvalidRequest(f"a rejection needs a reason of 1 to {MAX_REASON_LENGTH} "
-                                 "characters", code="reason_required")
-
-    def check_status(self, command: str, *allowed: Status) -> None:
-        if self.status not in allowed:
-            raise IllegalTransition(
-                f"cannot {command} a certificate that is {self.status.value}",
-                code=f"certificate_{self.status.value}")
-
-    def check_invalidity_date(self, invalidity_date: datetime | None, at: datetime) -> None:
-        """The key is known or suspected compromised since (RFC 5280 §5.3.2): not in the
-        future, and not before the certificate was valid (its notBefore)."""
-        if invalidity_date is None:
-            return
-        if invalidity_date > at:
-            raise IllegalTransition("the invalidity date cannot be in the future",
-                                    code="invalid_invalidity_date")
-        if self.not_before is not None and invalidity_date < self.not_before:
-            raise IllegalTransition(
-                f"the invalidity date cannot be before the certificate's notBefore "
-                f"({self.not_before.isoformat()})", code="invalid_invalidity_date")
-
-    def check_not_expired(self, command: str, at: datetime) -> None:
-        if self.not_after is not None and at > self.not_after:
-            raise IllegalTransition(f"cannot {command} a certificate that has expired",
-                                    code="certificate_expired")
-
+    def supersede(self, actor: Actor, at: datetime, *, successor_id: UUID,
+                  kind: ApplicationKind) -> None:
+        """Revoke this certificate because its successor (``kind``) is issued: reason
+        superseded, or affiliationChanged for a change of subject. Nothing if it is no
+        longer valid (revoked or expired already)."""
+        if self.valid_at(at):
+            self.revoke(actor, at, kind.supersession_reason, comment=f"{kind.value}: "
+                        f"superseded by {successor_id}",
+                        requested_by=RevocationSource.SUPERSEDED, superseded_by=successor_id)

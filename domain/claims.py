@@ -13,10 +13,10 @@ from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
 from domain.events import ActorCreated, who
-from domain.ids import serial_claim_id, username_claim_id
+from domain.ids import order_number_claim_id, serial_claim_id, username_claim_id
 from domain.topics import stable_topics
 
-__all__ = ["SerialClaim", "UsernameClaim"]
+__all__ = ["SerialClaim", "UsernameClaim", "OrderNumberClaim"]
 
 
 @stable_topics("certledger:SerialClaim")
@@ -71,3 +71,28 @@ class UsernameClaim(Aggregate, created_event_name="Claimed"):
               account_id: UUID) -> UsernameClaim:
         return cls._create(cls.Claimed, **who(actor), portal=portal, username=username,
                            account_id=account_id)
+
+
+@stable_topics("certledger:OrderNumberClaim")
+class OrderNumberClaim(Aggregate, created_event_name="Claimed"):
+    """An order number taken (saved with the order it numbers)."""
+
+    class Claimed(ActorCreated):
+        TOPIC = "certledger:OrderNumberClaim.Claimed:v1"
+        order_number: str
+        certificate_id: UUID
+
+    def __init__(self, *, actor_id: str, actor_role: str, order_number: str,
+                 certificate_id: UUID) -> None:
+        self.order_number = order_number
+        self.certificate_id = certificate_id
+
+    @staticmethod
+    def create_id(order_number: str) -> UUID:
+        return order_number_claim_id(order_number)
+
+    @classmethod
+    def claim(cls, *, actor: Actor, order_number: str,
+              certificate_id: UUID) -> OrderNumberClaim:
+        return cls._create(cls.Claimed, **who(actor), order_number=order_number,
+                           certificate_id=certificate_id)

@@ -13,10 +13,11 @@ from projections.authorities import AuthoritiesReadModel
 from projections.base import ReadModel
 from projections.crl_entries import CrlReadModel
 from projections.ocsp_status import OcspReadModel
+from projections.orders import OrdersReadModel
 
 __all__ = ["read_models"]
 
 
 def read_models() -> list[ReadModel]:
     return [AuthoritiesReadModel(), CrlReadModel(), OcspReadModel(), AccountsReadModel(),
-            AuditTreeModel()]
+            OrdersReadModel(), AuditTreeModel()]

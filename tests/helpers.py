@@ -55,3 +55,16 @@ class MovableClock:
         from datetime import UTC, datetime
 
         return datetime.now(UTC) + self.offset
+
+
+def approve(ledger: Any, certificate_id: Any) -> Any:
+    """Approve as the tests' officers: a second one where the profile needs two approvers
+    (organisation certificates)."""
+    from domain.actors import Actor, Role
+
+    certificate = None
+    for name in ("officer-li", "officer-wang"):
+        certificate = ledger.certificates.approve(Actor(name, Role.OFFICER), certificate_id)
+        if certificate.status.value != "applied":
+            break
+    return certificate

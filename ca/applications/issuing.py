@@ -23,11 +23,12 @@ from ca.policy.issuance import (
     new_serial_number,
     preview_certificate,
 )
+from ca.policy.orders import approvers_required
 from ca.policy.profiles import PROFILES, Profile, get_profile
 from ca.policy.requests import CheckedRequest, check_request, recorded_request_key
 from ca.policy.subject_names import normalise_subject
 from domain.actors import DEFAULT_PORTAL, Actor
-from domain.certificate import Certificate, PairRole, Status
+from domain.certificate import ApplicationKind, Certificate, PairRole, Status
 from domain.claims import SerialClaim
 from domain.errors import IllegalTransition, InvalidRequest
 
@@ -55,7 +56,10 @@ class Issuing:
               subject: Any, issuer: str | None, validity_days: int | None,
               account_id: str | None, pair_id: UUID | None = None,
               pair_role: PairRole | None = None, portal: str = DEFAULT_PORTAL,
-              certificate_id: UUID | None = None) -> tuple[Certificate, CheckedRequest]:
+              certificate_id: UUID | None = None,
+              kind: ApplicationKind = ApplicationKind.NEW,
+              predecessor_id: UUID | None = None,
+              terms_version: str | None = None) -> tuple[Certificate, CheckedRequest]:
         """A checked, not yet saved application, and the request it was checked with."""
         chosen = get_profile(profile)
         clean_subject = normalise_subject(subject)
@@ -81,7 +85,9 @@ class Issuing:
             key_algorithm=request.key_algorithm.value, validity_days=days,
             account_id=account_id, pair_id=pair_id, pair_role=pair_role,
             csr_signer_id=_signer_id_text(request.sm2_signer_id), portal=portal,
-            certificate_id=certificate_id)
+            certificate_id=certificate_id, kind=kind, predecessor_id=predecessor_id,
+            terms_version=terms_version,
+            approvals_required=approvers_required(chosen.name) if pair_id is None else 1)
         return certificate, request
 
     def _preview(self, issuer_name: str, profile: Profile, subject: dict[str, Any],

@@ -18,7 +18,8 @@ from domain.actors import Actor
 from domain.authority import CertificateAuthority
 
 __all__ = ["Clock", "utc_now", "IssuerSource", "AuthorityNames", "StatusRow", "SignedResponses",
-           "OcspRowStore", "PortalDirectory", "Hmac", "TreeSnapshot", "AuditTreeSource"]
+           "OcspRowStore", "PortalDirectory", "Hmac", "SmsGateway", "TreeSnapshot",
+           "AuditTreeSource"]
 
 Clock = Callable[[], datetime]
 
@@ -103,6 +104,14 @@ class PortalDirectory(Protocol):
     def resolve(self, actor: Actor, requested: object | None) -> str:
         """The portal of a record ``actor`` creates (``requested``: from the request)."""
         ...
+
+
+class SmsGateway(Protocol):
+    """Sends a text message (a confirmation code) to a mobile number. The message is
+    never logged nor recorded; ``ca.applications.sms.SmsOutbox`` keeps the last ones in
+    memory (development and tests)."""
+
+    def send(self, phone: str, text: str) -> None: ...
 
 
 class Hmac(Protocol):

@@ -13,10 +13,11 @@ import hmac
 
 from ca.keys.keystore import KeyStore
 
-__all__ = ["HmacKey", "ID_NUMBER_KEY", "TOKEN_KEY"]
+__all__ = ["HmacKey", "ID_NUMBER_KEY", "TOKEN_KEY", "CODE_KEY"]
 
 ID_NUMBER_KEY = "id-number-hmac-1"  # handlers' and persons' identity card numbers
 TOKEN_KEY = "token-derivation-1"    # tokens made for a retried request
+CODE_KEY = "confirmation-code-1"    # SMS confirmation codes (legal-person authorisation)
 
 
 class HmacKey:

@@ -12,6 +12,9 @@ from domain.actors import Actor, Role
 from tests.conftest import ADMIN
 from tests.crl_helpers import publish_crls
 
+DEFAULT_ROLE = "default"
+APPLICATION_ROUTES = ("/api/v1/certificates", "/api/v1/certificate-pairs")
+
 
 @dataclass
 class Api:
@@ -19,7 +22,13 @@ class Api:
     ledger: CertLedger
     tokens: dict[str, str]
 
-    def call(self, method: str, path: str, role: str | None = "officer", **kwargs: Any) -> Any:
+    def call(self, method: str, path: str, role: str | None = DEFAULT_ROLE,
+             **kwargs: Any) -> Any:
+        """As ``role``; by default an application is the applicant portal's and everything
+        else the officer's (whoever submits an application never reviews it)."""
+        if role == DEFAULT_ROLE:
+            role = "applicant-portal" if method == "POST" and path.rstrip("/") in \
+                APPLICATION_ROUTES else "officer"
         headers = kwargs.pop("headers", {})
         if role is not None:
             headers["Authorization"] = f"Bearer {self.tokens[role]}"

@@ -162,14 +162,15 @@ def _pools(api: Api) -> tuple[list[str], list[str]]:
     """Certificates and pairs in each state, then a random and a malformed id."""
     certificates, pairs = [], []
     for steps in ([], ["approve"], ["approve", "issue"], ["approve", "issue", "suspend"]):
-        created = api.call("POST", "/api/v1/certificates", role="admin", json=VALID_APPLICATION)
+        created = api.call("POST", "/api/v1/certificates", role="applicant-portal",
+                           json=VALID_APPLICATION)
         cid = created.json["id"]
         for verb in steps:
             assert api.call("POST", f"/api/v1/certificates/{cid}/{verb}", role="admin"
                             ).status_code == 200
         certificates.append(cid)
     for steps in ([], ["approve"]):
-        created = api.call("POST", "/api/v1/certificate-pairs", role="admin", json={
+        created = api.call("POST", "/api/v1/certificate-pairs", role="applicant-portal", json={
             "signing_csr": CSRS[1], "encryption_csr": CSRS[2],
             "subject": {"common_name": "Li Si"}})
         pid = created.json["pair_id"]
@@ -231,7 +232,7 @@ def test_an_accepted_application_never_fails_with_a_5xx_later(fuzz_api: Api) -> 
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(body=mutated(), pair=st.booleans())
     def apply_then_issue(body: dict[str, Any], pair: bool) -> None:
-        made = _checked(api, COLLECTION_ROUTES[pair], _encode(body), "admin")
+        made = _checked(api, COLLECTION_ROUTES[pair], _encode(body), "applicant-portal")
         if made is not None:
             base = (f"/api/v1/certificate-pairs/{made['pair_id']}" if pair
                     else f"/api/v1/certificates/{made['id']}")

@@ -47,12 +47,13 @@ def test_a_revocation_cut_off_by_kill_9_reaches_the_crl_after_restart(
         settings: Settings, csr_pem: str) -> None:
     ledger = with_hierarchy(build_ledger(settings))
     token = ledger.tokens.create(ADMIN, name="crash-officer", role=Role.OFFICER)
+    portal = ledger.tokens.create(ADMIN, name="crash-portal", role=Role.APPLICANT_PORTAL)
     head = ledger.log.recorder.max_notification_id
     environment = {"CERTLEDGER_CRL_DELAY": f"{DELAY}s"}
     database = open_read_model_database(settings.database_url, settings.data_dir)
     server = ServerProcess(settings, PASSPHRASE, env=environment).start()
     try:
-        created = _call(server.base_url, "POST", "/api/v1/certificates", token, {
+        created = _call(server.base_url, "POST", "/api/v1/certificates", portal, {
             "profile": "tls-server", "csr": csr_pem,
             "subject": {"dns_names": ["crash.example.cn"]}})
         _call(server.base_url, "POST", f"/api/v1/certificates/{created['id']}/approve", token)

@@ -99,7 +99,9 @@ def live(ledger: CertLedger) -> Iterator[tuple[Api, float]]:
     delay = 0.5
     running = build_ledger(ledger.settings, crl=CrlSettings(delay=delay))
     app = create_app({"CERTLEDGER": running, "TESTING": True, "RUN_PROCESSES": True})
-    tokens = {"officer": ledger.tokens.create(ADMIN, name="officer-crl", role=Role.OFFICER)}
+    tokens = {"officer": ledger.tokens.create(ADMIN, name="officer-crl", role=Role.OFFICER),
+              "applicant-portal": ledger.tokens.create(ADMIN, name="portal-crl",
+                                                       role=Role.APPLICANT_PORTAL)}
     try:
         yield Api(app.test_client(), running, tokens), delay
     finally:

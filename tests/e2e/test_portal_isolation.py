@@ -8,6 +8,8 @@ reason cACompromise, what portal A applied for) is refused.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +59,45 @@ def _account(t: Tenants, _: Status) -> str:
         t.actors["portal-a"], **{**REGISTRATION, "username": f"user-{uuid.uuid4().hex[:8]}"}))
 
 
+SHIP = {"recipient": "王五", "phone": "13700137000", "address": "北京市海淀区某路1号"}
+LETTER = b"%PDF-1.4 authorisation letter"
+LETTER_SHA = hashlib.sha256(LETTER).hexdigest()
+
+
+def _order(media: bool = False, approve: bool = False, pay: bool = False,
+           issue: bool = False, ship: bool = False, handler: bool = False,
+           letter: bool = False) -> Callable[[Tenants, Status], str]:
+    """A maker of an order of portal a, brought as far as asked."""
+
+    def make(t: Tenants, _: Status) -> str:
+        ledger, portal, officer = t.api.ledger, t.actors["portal-a"], t.actors["officer-a"]
+        account = None
+        if handler:
+            account = str(ledger.accounts.register(portal, **{
+                **REGISTRATION, "username": f"user-{uuid.uuid4().hex[:8]}"}))
+            ledger.accounts.set_handler(portal, uuid.UUID(account), name="王五",
+                                        phone="13700137000", id_number=ID_NUMBER)
+        cid = ledger.certificates.apply(portal, csr=CSR, account_id=account,
+                                        media="usb-key" if media else None,
+                                        shipping=SHIP if media else None, **TLS)
+        if approve or pay:
+            ledger.certificates.approve(officer, cid)
+        if pay:
+            amount = ledger.orders.get_for(portal, cid).amount
+            ledger.orders.pay(portal, cid, method="cash", amount=amount, reference="r-1")
+        if issue:
+            ledger.certificates.issue(officer, cid)
+        if ship:
+            ledger.orders.ship(officer, cid, carrier="SF", tracking_number="SF1")
+        if letter:
+            ledger.orders.attach(portal, cid, kind="authorisation-letter", name="l.pdf",
+                                 media_type="application/pdf", sha256=LETTER_SHA,
+                                 content=LETTER)
+        return str(cid)
+
+    return make
+
+
 @dataclass(frozen=True)
 class Row:
     method: str
@@ -73,6 +114,7 @@ def _row(method: str, path: str, make: Callable[[Tenants, Status], str], state: 
 
 
 C, P, A = "/api/v1/certificates/{id}", "/api/v1/certificate-pairs/{id}", "/api/v1/accounts/{id}"
+ORD = "/api/v1/orders/{id}"
 APPLIED, APPROVED, ISSUED, SUSPENDED = (Status.APPLIED, Status.APPROVED, Status.ISSUED,
                                         Status.SUSPENDED)
 MATRIX = [
@@ -98,6 +140,28 @@ MATRIX = [
     _row("POST", A + "/verifications", _account, APPLIED, PORTAL, OFFICER,
          body={"target": "person", "name": "李四", "number": ID_NUMBER, "method": "counter",
                "evidence_sha256": "ab" * 32}),
+    _row("GET", A + "/orders", _account, APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("GET", A + "/certificates", _account, APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("POST", C + "/cancel", _certificate, ISSUED, PORTAL, OFFICER,
+         body={"comment": "closing"}),
+    _row("GET", ORD, _order(), APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("POST", ORD + "/payment", _order(approve=True), APPLIED, PORTAL, OFFICER,
+         body={"method": "cash", "amount": 30000, "reference": "r-2"}),
+    _row("POST", ORD + "/invoice", _order(), APPLIED, PORTAL, OFFICER, body={"title": "李四"}),
+    _row("POST", ORD + "/shipping", _order(), APPLIED, PORTAL, OFFICER,
+         body={"media": "usb-key", "shipping": SHIP}),
+    _row("POST", ORD + "/shipment", _order(media=True, pay=True, issue=True), APPLIED, OFFICER,
+         body={"carrier": "SF", "tracking_number": "SF2"}),
+    _row("POST", ORD + "/delivery", _order(media=True, pay=True, issue=True, ship=True),
+         APPLIED, PORTAL, OFFICER),
+    _row("POST", ORD + "/activation", _order(pay=True, issue=True), APPLIED, PORTAL, OFFICER),
+    _row("POST", ORD + "/documents", _order(), APPLIED, PORTAL, OFFICER, body={
+        "kind": "seal", "name": "seal.png", "media_type": "image/png",
+        "sha256": hashlib.sha256(b"seal").hexdigest(),
+        "content_base64": base64.b64encode(b"seal").decode()}),
+    _row("POST", ORD + "/authorisation/sms", _order(handler=True), APPLIED, PORTAL, OFFICER),
+    _row("POST", ORD + "/authorisation", _order(letter=True), APPLIED, PORTAL, OFFICER,
+         body={"method": "letter", "document_sha256": LETTER_SHA}),
 ]
 
 
@@ -225,13 +289,37 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
     covered = {(r.method, r.path.replace("{id}", "<id>")) for r in MATRIX} | {
         ("POST", "/api/v1/certificates"), ("POST", "/api/v1/certificate-pairs"),
         ("POST", "/api/v1/accounts"), ("GET", "/api/v1/accounts"),
+        ("GET", "/api/v1/orders"), ("GET", "/api/v1/work-queue"),
         ("POST", "/api/v1/admin/portals"), ("GET", "/api/v1/admin/portals"),
         ("POST", "/api/v1/admin/tokens"), ("GET", "/api/v1/openapi.json"),
         *((method, path.replace("issuing-ca/1", "<ca>/<int:number>")
            .replace("issuing-ca", "<ca>")) for method, path in AUDIT_ROUTES)}
     app = tenants.api.client.application
     routes = {(method, rule.rule.replace("<certificate_id>", "<id>")
-               .replace("<pair_id>", "<id>").replace("<account_id>", "<id>"))
+               .replace("<pair_id>", "<id>").replace("<account_id>", "<id>")
+               .replace("<order_id>", "<id>"))
               for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes - covered == set()
+
+
+def test_the_order_lists_and_the_work_queue_show_the_callers_portals_only(
+        tenants: Tenants) -> None:
+    ledger = tenants.api.ledger
+    mine = _order()(tenants, APPLIED)
+    theirs = ledger.certificates.apply(tenants.actors["portal-b"], csr=CSR, **TLS)
+    ledger.read.runner.catch_up()
+
+    def seen(who: str, path: str) -> list[str]:
+        answer = tenants.call("GET", path, who)
+        assert answer.status_code == 200, answer.json
+        return [item["id"] for item in answer.json["items"]]
+
+    for path in ("/api/v1/orders", "/api/v1/work-queue"):
+        assert mine in seen("portal-a", path) and str(theirs) not in seen("portal-a", path)
+        assert str(theirs) in seen("officer-b", path) and mine not in seen("officer-b", path)
+        assert {mine, str(theirs)} <= set(seen("auditor", path))
+        assert tenants.call("GET", path, None).status_code == 401
+    number = ledger.orders.get_for(tenants.actors["portal-a"], uuid.UUID(mine)).order_number
+    assert seen("portal-b", f"/api/v1/orders?order_number={number}") == []
+    assert seen("portal-a", f"/api/v1/orders?order_number={number}") == [mine]

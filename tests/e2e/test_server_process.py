@@ -132,8 +132,12 @@ def test_a_chunked_application_is_read(server: Server) -> None:
 
 def test_a_chunked_comment_is_recorded(server: Server) -> None:
     cid = server.request("POST", "/api/v1/certificates", _application(), JSON).json()["id"]
+    reviewer = certledger(server.data_dir, "token", "create", "--role", "officer",
+                          "--portals", "*", "--name", "reviewer").stdout.strip()
+    as_reviewer = {"Authorization": f"Bearer {reviewer}"}  # never whoever applied
     for verb in ("approve", "issue"):
-        assert server.request("POST", f"/api/v1/certificates/{cid}/{verb}").status == 200
+        assert server.request("POST", f"/api/v1/certificates/{cid}/{verb}", b"",
+                              as_reviewer).status == 200
     comment = json.dumps({"comment": "Ukey lent to a colleague"}).encode()
     suspended = server.request("POST", f"/api/v1/certificates/{cid}/suspend", comment, JSON,
                                framing="chunked")

@@ -239,14 +239,17 @@ def test_applications_recorded_before_pairs_existed_still_load(ledger: CertLedge
     """An Applied event stored without the fields added for pairs decodes with defaults."""
     cid = ledger.certificates.apply(PORTAL, profile="personal-signing", csr=csr_pem,
                                     subject=SUBJECT)
-    notification = ledger.log.recorder.select_notifications(start=1, limit=10_000)[-1]
+    notification = [n for n in ledger.log.recorder.select_notifications(start=1, limit=10_000)
+                    if n.topic == Certificate.Applied.TOPIC][-1]
     state = ledger.log.mapper.transcoder.decode(notification.state)
-    for added in ("pair_id", "pair_role", "key_source", "csr_signer_id"):
+    for added in ("pair_id", "pair_role", "key_source", "csr_signer_id", "kind",
+                  "terms_version", "approvals_required"):
         del state[added]
     old = type(notification)(**{**vars(notification),
                                 "state": ledger.log.mapper.transcoder.encode(state)})
     event = ledger.log.mapper.to_domain_event(old)
     certificate = event.mutate(None)
     assert certificate.id == cid and certificate.pair_id is None
+    assert (certificate.kind.value, certificate.approvals_required) == ("new", 1)
     assert certificate.key_source == APPLICANT_CSR and certificate.csr_signer_id is None
     assert event.pair_id is None and event.key_source == APPLICANT_CSR

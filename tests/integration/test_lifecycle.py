@@ -23,7 +23,9 @@ def test_apply_approve_issue_revoke_records_one_event_each(ledger: CertLedger,
     ledger.certificates.revoke(OFFICER, cid, RevocationReason.KEY_COMPROMISE)
 
     topics = event_topics(ledger)[before:]
-    assert topics == ["certledger:Certificate.Applied:v1", "certledger:Certificate.Approved:v1",
+    assert topics == ["certledger:Certificate.Applied:v1", "certledger:Order.Placed:v1",
+                      "certledger:OrderNumberClaim.Claimed:v1",
+                      "certledger:Certificate.Approved:v1",
                       "certledger:Certificate.Issued:v1", "certledger:SerialClaim.Claimed:v1",
                       "certledger:Certificate.Revoked:v1"]
     parsed = x509.load_der_x509_certificate(certificate.certificate_der)

@@ -51,12 +51,12 @@ def _heads(ledger: CertLedger) -> list[TreeHead]:
 def test_a_head_is_due_every_n_events_and_never_for_heads_alone(settings: Settings) -> None:
     ledger = _ledger(settings, head_every=10)
     assert _run(ledger) == 0  # the hierarchy: 2 events, the interval has not passed
-    issue(ledger, "one")  # 4 more: 6
+    issue(ledger, "one")  # 6 more (the application's order and its number too): 8
     assert _run(ledger) == 0
-    issue(ledger, "two")  # 10
+    issue(ledger, "two")  # 14
     assert _run(ledger) == 1
     [head] = _heads(ledger)
-    assert head.tree_size == 10 and head.last_position == 10
+    assert head.tree_size == 14 and head.last_position == 14
     ledger.clock.offset += timedelta(hours=1)  # type: ignore[attr-defined]
     assert _run(ledger) == 1  # the audit signer's certification, made for the first head
     ledger.clock.offset += timedelta(hours=1)  # type: ignore[attr-defined]
@@ -86,12 +86,12 @@ def test_a_long_stretch_gets_several_heads_and_every_head_gets_a_file(
         settings: Settings) -> None:
     ledger = _ledger(settings, head_every=8, max_leaves=8)
     for label in ("a", "b", "c", "d", "e"):
-        issue(ledger, label)  # 2 + 20 events
-    assert _run(ledger) == 3  # 22 events: 8 + 8 + 6
+        issue(ledger, label)  # 2 + 30 events
+    assert _run(ledger) == 4  # 32 events: 8 + 8 + 8 + 8
     heads = _heads(ledger)
-    assert [head.tree_size for head in heads] == [8, 16, 22]
+    assert [head.tree_size for head in heads] == [8, 16, 24, 32]
     files = read_heads(settings.data_dir / "tree-heads")
-    assert [f.number for f in files] == [1, 2, 3]
+    assert [f.number for f in files] == [1, 2, 3, 4]
     for file, head in zip(files, heads, strict=True):
         assert (file.tree_size, file.root_hash, file.signature) == \
             (head.tree_size, head.root_hash, head.signature)

@@ -13,7 +13,7 @@ from api.settings import Settings
 from ca.encoding.algorithms import KeyAlgorithm
 from ca.encoding.lint import lint_certificate
 from tests.conftest import OFFICER, PORTAL, build_ledger, with_hierarchy
-from tests.helpers import make_csr
+from tests.helpers import approve, make_csr
 
 CASES = [(KeyAlgorithm.RSA_2048, KeyAlgorithm.RSA_2048, "tls-server"),
          (KeyAlgorithm.RSA_3072, KeyAlgorithm.ECDSA_P256, "personal-signing"),
@@ -45,7 +45,7 @@ def test_issued_chain_passes_openssl_verify_and_pkilint(
     ledger = with_hierarchy(build_ledger(sqlite_settings), ca_algorithm)
     cid = ledger.certificates.apply(PORTAL, profile=profile, csr=make_csr(leaf_algorithm)[1],
                                     subject=SUBJECTS[profile])
-    ledger.certificates.approve(OFFICER, cid)
+    approve(ledger, cid)
     leaf = ledger.certificates.issue(OFFICER, cid).certificate_der
     issuing, root = ledger.hierarchy.chain("issuing-ca")
 
@@ -76,7 +76,7 @@ def test_openssl_refuses_a_leaf_under_the_wrong_root(tmp_path: Path,
     cid = ledger.certificates.apply(PORTAL, profile="tls-server",
                                     csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
                                     subject=SUBJECTS["tls-server"])
-    ledger.certificates.approve(OFFICER, cid)
+    approve(ledger, cid)
     leaf = ledger.certificates.issue(OFFICER, cid).certificate_der
     (tmp_path / "root.pem").write_bytes(_pem(other.hierarchy.chain("issuing-ca")[1]))
     (tmp_path / "issuing.pem").write_bytes(_pem(ledger.hierarchy.chain("issuing-ca")[0]))
@@ -93,7 +93,7 @@ def test_openssl_reads_subject_and_extensions_as_we_meant(tmp_path: Path,
     cid = ledger.certificates.apply(PORTAL, profile="organisation-signing",
                                     csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
                                     subject=SUBJECTS["organisation-signing"])
-    ledger.certificates.approve(OFFICER, cid)
+    approve(ledger, cid)
     (tmp_path / "leaf.pem").write_bytes(_pem(ledger.certificates.issue(OFFICER,
                                                                        cid).certificate_der))
     text = subprocess.run(["openssl", "x509", "-in", str(tmp_path / "leaf.pem"), "-noout",

@@ -43,7 +43,7 @@ from ca.policy.profiles import PROFILES
 from ca.policy.requests import check_request
 from domain.certificate import Certificate
 from tests.conftest import ADMIN, OFFICER, PORTAL, build_ledger, with_hierarchy
-from tests.helpers import make_csr
+from tests.helpers import approve, make_csr
 
 pytestmark = pytest.mark.interop
 
@@ -129,7 +129,7 @@ def issue(ledger: CertLedger, profile: str, csr_text: str, *, subject: dict[str,
           issuer: str = "issuing-ca") -> Certificate:
     cid = ledger.certificates.apply(PORTAL, profile=profile, csr=csr_text,
                                     subject=subject or SUBJECTS[profile], issuer=issuer)
-    ledger.certificates.approve(OFFICER, cid)
+    approve(ledger, cid)
     return ledger.certificates.issue(OFFICER, cid)
 
 

@@ -10,11 +10,12 @@ from domain.errors import IllegalTransition
 from domain.reasons import RevocationReason
 
 OFFICER = Actor("officer", Role.OFFICER)
+PORTAL = Actor("portal", Role.APPLICANT_PORTAL)  # applies; the officer reviews
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def applied() -> Certificate:
-    return Certificate.apply_for(actor=OFFICER, at=T0, issuer="issuing-ca", profile="tls-server",
+    return Certificate.apply_for(actor=PORTAL, at=T0, issuer="issuing-ca", profile="tls-server",
                                  subject={"dns_names": ["a.example"]}, csr_der=b"\x30\x00",
                                  key_algorithm="ecdsa-p256", validity_days=90)
 
@@ -30,8 +31,11 @@ def issued() -> Certificate:
 def test_every_event_records_who_and_when() -> None:
     certificate = issued()
     certificate.revoke(OFFICER, T0 + timedelta(days=1), RevocationReason.KEY_COMPROMISE)
-    for event in certificate.collect_events():
+    applied, *reviewed = certificate.collect_events()
+    assert (applied.actor_id, applied.actor_role) == ("portal", "applicant-portal")
+    for event in reviewed:
         assert event.actor_id == "officer" and event.actor_role == "officer"
+    for event in (applied, *reviewed):
         assert event.timestamp.tzinfo is not None
 
 
