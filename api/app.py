@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ra_accounts,
         ra_certificates,
         ra_pairs,
+        ra_unlock,
     )
     from api.bootstrap import bootstrap
 
@@ -49,7 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = ledger
     register_error_handlers(app)
     for blueprint in (ra_certificates.blueprint, ra_pairs.blueprint, ra_accounts.blueprint,
-                      admin.blueprint, openapi.blueprint):
+                      ra_unlock.blueprint, admin.blueprint, openapi.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(ocsp_endpoints.blueprint)

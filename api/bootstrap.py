@@ -27,8 +27,9 @@ from ca.applications.ports import Clock, utc_now
 from ca.applications.responders import Responders
 from ca.applications.tokens import Tokens
 from ca.applications.tree_heads import TreeHeads
+from ca.applications.unlock import Unlocks
 from ca.encoding import sm2
-from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, HmacKey
+from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, UNLOCK_CODE_KEY, HmacKey
 from ca.keys.keystore import KeyStore, KeyStoreError
 from ca.policy.issuance import PublicUrls
 from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
@@ -72,6 +73,7 @@ class CertLedger:
     portals: Portals
     accounts: Accounts
     audit_signers: AuditSigners
+    unlocks: Unlocks
     _read_database: ReadModelDatabase | None = None
     _read: ReadSide | None = field(default=None, repr=False)
     _others: list[ReadSide] = field(default_factory=list, repr=False)
@@ -120,15 +122,17 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
         default_issuer=settings.default_issuer,
         accept_empty_sm2_id=settings.accept_empty_sm2_id, lint=lint))
     portals = Portals(log, clock)
+    certificates = Certificates(log, issuing, portals)
     return CertLedger(
         settings=settings, clock=clock, log=log, keys=keys, urls=urls, hierarchy=hierarchy,
-        issuing=issuing, certificates=Certificates(log, issuing, portals),
+        issuing=issuing, certificates=certificates,
         pairs=Pairs(log, issuing, portals),
         responders=Responders(log, hierarchy, keys, clock, lint=lint),
         tokens=Tokens(log, portals, HmacKey(keys, TOKEN_KEY)), portals=portals,
         accounts=Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock),
         audit_signers=AuditSigners(log, hierarchy, keys, clock, lint=lint,
                                    issuer=settings.audit.issuer or settings.default_issuer),
+        unlocks=Unlocks(log, certificates, HmacKey(keys, UNLOCK_CODE_KEY), clock),
         _read_database=read_database)
 
 

@@ -57,6 +57,34 @@ def _account(t: Tenants, _: Status) -> str:
         t.actors["portal-a"], **{**REGISTRATION, "username": f"user-{uuid.uuid4().hex[:8]}"}))
 
 
+_UNLOCK_BODY: dict[str, Any] = {"code": ""}  # the code of the last _unlockable key
+
+
+def _lock_step(t: Tenants, step: str) -> str:
+    """An issued certificate of portal a whose key is at ``step`` of PIN unlock."""
+    ledger, portal, officer = t.api.ledger, t.actors["portal-a"], t.actors["officer-a"]
+    cid = uuid.UUID(_certificate(t, Status.ISSUED))
+    if step in ("locked", "requested", "approved"):
+        ledger.unlocks.report_lock(portal, cid, "UK-1")
+    if step in ("requested", "approved"):
+        ledger.unlocks.request(portal, cid, "UK-1")
+    if step == "approved":
+        _UNLOCK_BODY["code"] = ledger.unlocks.approve(officer, cid).code
+    return str(cid)
+
+
+def _locked(t: Tenants, _: Status) -> str:
+    return _lock_step(t, "locked")
+
+
+def _requested(t: Tenants, _: Status) -> str:
+    return _lock_step(t, "requested")
+
+
+def _unlockable(t: Tenants, _: Status) -> str:
+    return _lock_step(t, "approved")
+
+
 @dataclass(frozen=True)
 class Row:
     method: str
@@ -84,6 +112,14 @@ MATRIX = [
          body={"reason": "cACompromise"}),
     _row("POST", C + "/suspend", _certificate, ISSUED, OFFICER),
     _row("POST", C + "/resume", _certificate, SUSPENDED, OFFICER),
+    _row("POST", C + "/pin-lock", _certificate, ISSUED, PORTAL, OFFICER,
+         body={"key_serial": "UK-1"}),
+    _row("POST", C + "/unlock-request", _locked, ISSUED, PORTAL, OFFICER,
+         body={"key_serial": "UK-1"}),
+    _row("POST", C + "/unlock-request/approve", _requested, ISSUED, OFFICER),
+    _row("POST", C + "/unlock-request/reject", _requested, ISSUED, OFFICER,
+         body={"reason": "not the subscriber"}),
+    _row("POST", C + "/unlock", _unlockable, ISSUED, PORTAL, OFFICER, body=_UNLOCK_BODY),
     _row("GET", P, _pair, APPLIED, PORTAL, OFFICER, AUDITOR),
     _row("POST", P + "/approve", _pair, APPLIED, OFFICER),
     _row("POST", P + "/reject", _pair, APPLIED, OFFICER, body={"reason": "no seal"}),
