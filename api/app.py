@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         public,
         ra_accounts,
         ra_certificates,
+        ra_messages,
         ra_pairs,
         ra_unlock,
     )
@@ -50,7 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = ledger
     register_error_handlers(app)
     for blueprint in (ra_certificates.blueprint, ra_pairs.blueprint, ra_accounts.blueprint,
-                      ra_unlock.blueprint, admin.blueprint, openapi.blueprint):
+                      ra_unlock.blueprint, ra_messages.blueprint, admin.blueprint,
+                      openapi.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(ocsp_endpoints.blueprint)

@@ -21,6 +21,8 @@ from ca.applications.event_log import EventLog, StoreSettings
 from ca.applications.hierarchy import Hierarchy
 from ca.applications.issuing import Issuing, IssuingPolicy
 from ca.applications.log_integrity import LogIntegrity
+from ca.applications.messages import Messages
+from ca.applications.notices import ExpiryNotices
 from ca.applications.pairs import Pairs
 from ca.applications.portals import Portals
 from ca.applications.ports import Clock, utc_now
@@ -33,6 +35,7 @@ from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, UNLOCK_CODE_KEY, HmacKey
 from ca.keys.keystore import KeyStore, KeyStoreError
 from ca.policy.issuance import PublicUrls
 from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
+from ca.processes.expiry_notices import ExpiryNoticeJob
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
 from ca.processes.responder_rotation import ResponderRotation
@@ -41,9 +44,11 @@ from projections.accounts import AccountDirectory
 from projections.audit_tree import AuditTree
 from projections.authorities import Authorities
 from projections.db import ReadModelDatabase, open_read_model_database
+from projections.expiry_index import ExpiryIndexStore
 from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import leader_lock
+from projections.mailbox import Mailbox
 from projections.migrate import migrate
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
@@ -74,6 +79,7 @@ class CertLedger:
     accounts: Accounts
     audit_signers: AuditSigners
     unlocks: Unlocks
+    messages: Messages
     _read_database: ReadModelDatabase | None = None
     _read: ReadSide | None = field(default=None, repr=False)
     _others: list[ReadSide] = field(default_factory=list, repr=False)
@@ -123,16 +129,18 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
         accept_empty_sm2_id=settings.accept_empty_sm2_id, lint=lint))
     portals = Portals(log, clock)
     certificates = Certificates(log, issuing, portals)
+    accounts = Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock)
     return CertLedger(
         settings=settings, clock=clock, log=log, keys=keys, urls=urls, hierarchy=hierarchy,
         issuing=issuing, certificates=certificates,
         pairs=Pairs(log, issuing, portals),
         responders=Responders(log, hierarchy, keys, clock, lint=lint),
         tokens=Tokens(log, portals, HmacKey(keys, TOKEN_KEY)), portals=portals,
-        accounts=Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock),
+        accounts=accounts,
         audit_signers=AuditSigners(log, hierarchy, keys, clock, lint=lint,
                                    issuer=settings.audit.issuer or settings.default_issuer),
         unlocks=Unlocks(log, certificates, HmacKey(keys, UNLOCK_CODE_KEY), clock),
+        messages=Messages(log, accounts, clock),
         _read_database=read_database)
 
 
@@ -182,9 +190,12 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
     tree_heads = TreeHeads(ledger.log, ledger.audit_signers, audit_tree, ledger.clock,
                            settings.audit)
     head_signing = TreeHeadSigning(tree_heads, audit_tree, integrity)
+    notices = ExpiryNotices(ledger.log, ExpiryIndexStore(database), ledger.clock,
+                            settings.expiry_thresholds)
     processes = ProcessHost([
         CrlCatchUp(publisher), CrlBaseSchedule(publisher), ocsp_signing,
-        ResponderRotation(ledger.responders, ledger.hierarchy, authorities), head_signing],
+        ResponderRotation(ledger.responders, ledger.hierarchy, authorities), head_signing,
+        ExpiryNoticeJob(notices, settings.expiry_check_every)],
         gate=lambda: integrity.allows_writes)
     read = ReadSide(database=database, runner=runner, follower=follower,
                     authorities=authorities, crls=crls, publisher=publisher,
@@ -192,6 +203,7 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
                     accounts=AccountDirectory(database), idempotency=IdempotencyKeys(database),
                     lock=leader_lock(database, connect_timeout=settings.connect_timeout),
                     audit_tree=audit_tree, tree_heads=tree_heads, head_signing=head_signing,
-                    integrity=integrity)
+                    integrity=integrity, notices=notices,
+                    mailbox=Mailbox(database))
     runner.on_commit(read.wake_processes)
     return read

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ca.applications.crl_publisher import CrlPublisher, CrlUnavailable
 from ca.applications.log_integrity import LogIntegrity
+from ca.applications.notices import ExpiryNotices
 from ca.applications.tree_heads import TreeHeads
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
@@ -23,11 +24,13 @@ from ca.processes.tree_heads import TreeHeadSigning
 from projections.accounts import AccountDirectory
 from projections.audit_tree import AUDIT_MODEL, AuditTree
 from projections.authorities import AUTHORITIES_MODEL, Authorities
+from projections.certificate_index import INDEX_MODEL
 from projections.crl_entries import CRL_MODEL
 from projections.db import ReadModelDatabase
 from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import Leader, LeaderLock
+from projections.mailbox import Mailbox
 from projections.ocsp_status import OCSP_MODEL
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
@@ -55,6 +58,8 @@ class ReadSide:
     tree_heads: TreeHeads
     head_signing: TreeHeadSigning
     integrity: LogIntegrity
+    notices: ExpiryNotices
+    mailbox: Mailbox
     lock: LeaderLock | None = None  # None: no election, start() runs the work here
     leader: Leader | None = field(default=None, init=False)
 
@@ -73,6 +78,8 @@ class ReadSide:
         elif model == AUTHORITIES_MODEL:
             self.processes.wake("ocsp-responders")
             self.processes.wake("crl-base")
+        elif model == INDEX_MODEL:  # a new issuance may be due already (short validity)
+            self.processes.wake("expiry-notices", after=5.0)
         elif model == AUDIT_MODEL:  # at most once a second: a head is due every N events
             self.processes.wake("audit-tree-heads", after=1.0)
 

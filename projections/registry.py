@@ -11,7 +11,9 @@ from projections.accounts import AccountsReadModel
 from projections.audit_tree import AuditTreeModel
 from projections.authorities import AuthoritiesReadModel
 from projections.base import ReadModel
+from projections.certificate_index import CertificateIndexModel
 from projections.crl_entries import CrlReadModel
+from projections.messages import MessagesModel
 from projections.ocsp_status import OcspReadModel
 
 __all__ = ["read_models"]
@@ -19,4 +21,4 @@ __all__ = ["read_models"]
 
 def read_models() -> list[ReadModel]:
     return [AuthoritiesReadModel(), CrlReadModel(), OcspReadModel(), AccountsReadModel(),
-            AuditTreeModel()]
+            AuditTreeModel(), CertificateIndexModel(), MessagesModel()]

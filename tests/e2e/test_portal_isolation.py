@@ -127,6 +127,7 @@ MATRIX = [
     _row("POST", P + "/revoke", _pair, ISSUED, PORTAL, OFFICER,
          body={"reason": "keyCompromise"}),
     _row("GET", A, _account, APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("GET", A + "/messages", _account, APPLIED, PORTAL, OFFICER, AUDITOR),
     _row("POST", A + "/contacts", _account, APPLIED, PORTAL, OFFICER,
          body={"phone": "13900139000", "email": "li@example.cn"}),
     _row("POST", A + "/handler", _account, APPLIED, PORTAL, OFFICER,
@@ -263,6 +264,7 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
         ("POST", "/api/v1/accounts"), ("GET", "/api/v1/accounts"),
         ("POST", "/api/v1/admin/portals"), ("GET", "/api/v1/admin/portals"),
         ("POST", "/api/v1/admin/tokens"), ("GET", "/api/v1/openapi.json"),
+        ("POST", "/api/v1/accounts/<id>/messages/<message_id>/read"),  # below
         *((method, path.replace("issuing-ca/1", "<ca>/<int:number>")
            .replace("issuing-ca", "<ca>")) for method, path in AUDIT_ROUTES)}
     app = tenants.api.client.application
@@ -271,3 +273,22 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
               for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes - covered == set()
+
+
+def test_a_message_is_read_by_its_accounts_portal_only(tenants: Tenants) -> None:
+    ledger = tenants.api.ledger
+    account = ledger.accounts.register(tenants.actors["portal-a"], **REGISTRATION)
+    cid = ledger.certificates.apply(tenants.actors["portal-a"], csr=CSR, account_id=str(account),
+                                    **TLS)
+    ledger.certificates.approve(tenants.actors["officer-a"], cid)  # a review notice
+    ledger.read.runner.catch_up()
+    listed = tenants.call("GET", f"/api/v1/accounts/{account}/messages", "portal-a").json
+    message = listed["items"][0]["id"]
+    path = f"/api/v1/accounts/{account}/messages/{message}/read"
+    head = ledger.log.head()
+    for who, status in (("portal-b", 404), ("officer-b", 404), (None, 401), ("auditor", 403)):
+        assert tenants.call("POST", path, who).status_code == status, who
+    assert tenants.call("GET", f"/api/v1/accounts/{account}/messages", "portal-b") \
+        .status_code == 404
+    assert ledger.log.head() == head
+    assert tenants.call("POST", path, "officer-a").status_code == 200
