@@ -26,11 +26,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from api import (
         admin,
         audit_endpoints,
+        bindings,
         crl_endpoints,
         observability,
         ocsp_endpoints,
         openapi,
         public,
+        public_services,
         ra_accounts,
         ra_certificates,
         ra_messages,
@@ -55,6 +57,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       openapi.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(public.blueprint)
+    app.register_blueprint(public_services.blueprint)
+    app.register_blueprint(bindings.blueprint)
     app.register_blueprint(ocsp_endpoints.blueprint)
     app.register_blueprint(crl_endpoints.blueprint)
     app.register_blueprint(observability.blueprint)

@@ -50,6 +50,7 @@ from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import leader_lock
 from projections.mailbox import Mailbox
 from projections.migrate import migrate
+from projections.public_lookups import PublicLookups
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
@@ -204,6 +205,6 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
                     lock=leader_lock(database, connect_timeout=settings.connect_timeout),
                     audit_tree=audit_tree, tree_heads=tree_heads, head_signing=head_signing,
                     integrity=integrity, notices=notices,
-                    mailbox=Mailbox(database))
+                    mailbox=Mailbox(database), lookups=PublicLookups(database))
     runner.on_commit(read.wake_processes)
     return read

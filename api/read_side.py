@@ -32,6 +32,7 @@ from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import Leader, LeaderLock
 from projections.mailbox import Mailbox
 from projections.ocsp_status import OCSP_MODEL
+from projections.public_lookups import PublicLookups
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
 from projections.stored_ocsp_responses import OcspResponseStore
@@ -60,6 +61,7 @@ class ReadSide:
     integrity: LogIntegrity
     notices: ExpiryNotices
     mailbox: Mailbox
+    lookups: PublicLookups
     lock: LeaderLock | None = None  # None: no election, start() runs the work here
     leader: Leader | None = field(default=None, init=False)
 

@@ -265,6 +265,10 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
         ("POST", "/api/v1/admin/portals"), ("GET", "/api/v1/admin/portals"),
         ("POST", "/api/v1/admin/tokens"), ("GET", "/api/v1/openapi.json"),
         ("POST", "/api/v1/accounts/<id>/messages/<message_id>/read"),  # below
+        ("POST", "/api/v1/bindings/verify"),  # tests/e2e/test_bindings_api.py
+        # public, no token: tests/e2e/test_public_services.py
+        ("GET", "/api/v1/public/revocations/<ca>"), ("GET", "/api/v1/public/revocations/<ca>.csv"),
+        ("POST", "/api/v1/public/query"),
         *((method, path.replace("issuing-ca/1", "<ca>/<int:number>")
            .replace("issuing-ca", "<ca>")) for method, path in AUDIT_ROUTES)}
     app = tenants.api.client.application
