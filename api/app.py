@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     projection runner and the processes in this process."""
     from api import (
         admin,
+        admin_webhooks,
         audit_endpoints,
         bindings,
         crl_endpoints,
@@ -59,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.blueprint)
     app.register_blueprint(public_services.blueprint)
     app.register_blueprint(bindings.blueprint)
+    app.register_blueprint(admin_webhooks.blueprint)
     app.register_blueprint(ocsp_endpoints.blueprint)
     app.register_blueprint(crl_endpoints.blueprint)
     app.register_blueprint(observability.blueprint)

@@ -30,8 +30,9 @@ from ca.applications.responders import Responders
 from ca.applications.tokens import Tokens
 from ca.applications.tree_heads import TreeHeads
 from ca.applications.unlock import Unlocks
+from ca.applications.webhooks import Webhooks
 from ca.encoding import sm2
-from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, UNLOCK_CODE_KEY, HmacKey
+from ca.keys.hmac_keys import ID_NUMBER_KEY, TOKEN_KEY, UNLOCK_CODE_KEY, WEBHOOK_KEY, HmacKey
 from ca.keys.keystore import KeyStore, KeyStoreError
 from ca.policy.issuance import PublicUrls
 from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
@@ -40,6 +41,7 @@ from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
 from ca.processes.responder_rotation import ResponderRotation
 from ca.processes.tree_heads import TreeHeadSigning
+from ca.processes.webhook_delivery import DeliverySettings, WebhookDelivery
 from projections.accounts import AccountDirectory
 from projections.audit_tree import AuditTree
 from projections.authorities import Authorities
@@ -55,6 +57,7 @@ from projections.registry import read_models
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
 from projections.stored_ocsp_responses import OcspResponseStore
+from projections.webhook_outbox import WebhookOutbox
 
 __all__ = ["CertLedger", "bootstrap", "key_passphrase", "key_store"]
 
@@ -81,6 +84,7 @@ class CertLedger:
     audit_signers: AuditSigners
     unlocks: Unlocks
     messages: Messages
+    webhooks: Webhooks
     _read_database: ReadModelDatabase | None = None
     _read: ReadSide | None = field(default=None, repr=False)
     _others: list[ReadSide] = field(default_factory=list, repr=False)
@@ -142,6 +146,7 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
                                    issuer=settings.audit.issuer or settings.default_issuer),
         unlocks=Unlocks(log, certificates, HmacKey(keys, UNLOCK_CODE_KEY), clock),
         messages=Messages(log, accounts, clock),
+        webhooks=Webhooks(log, portals, HmacKey(keys, WEBHOOK_KEY), clock),
         _read_database=read_database)
 
 
@@ -193,10 +198,14 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
     head_signing = TreeHeadSigning(tree_heads, audit_tree, integrity)
     notices = ExpiryNotices(ledger.log, ExpiryIndexStore(database), ledger.clock,
                             settings.expiry_thresholds)
+    outbox = WebhookOutbox(database)
+    delivery = WebhookDelivery(outbox, ledger.webhooks, ledger.clock,
+                               DeliverySettings(base=settings.webhook_backoff),
+                               every=settings.webhook_every)
     processes = ProcessHost([
         CrlCatchUp(publisher), CrlBaseSchedule(publisher), ocsp_signing,
         ResponderRotation(ledger.responders, ledger.hierarchy, authorities), head_signing,
-        ExpiryNoticeJob(notices, settings.expiry_check_every)],
+        ExpiryNoticeJob(notices, settings.expiry_check_every), delivery],
         gate=lambda: integrity.allows_writes)
     read = ReadSide(database=database, runner=runner, follower=follower,
                     authorities=authorities, crls=crls, publisher=publisher,
@@ -205,6 +214,7 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
                     lock=leader_lock(database, connect_timeout=settings.connect_timeout),
                     audit_tree=audit_tree, tree_heads=tree_heads, head_signing=head_signing,
                     integrity=integrity, notices=notices,
-                    mailbox=Mailbox(database), lookups=PublicLookups(database))
+                    mailbox=Mailbox(database), lookups=PublicLookups(database),
+                    outbox=outbox, delivery=delivery)
     runner.on_commit(read.wake_processes)
     return read

@@ -21,6 +21,7 @@ from ca.applications.tree_heads import TreeHeads
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
 from ca.processes.tree_heads import TreeHeadSigning
+from ca.processes.webhook_delivery import WebhookDelivery
 from projections.accounts import AccountDirectory
 from projections.audit_tree import AUDIT_MODEL, AuditTree
 from projections.authorities import AUTHORITIES_MODEL, Authorities
@@ -31,11 +32,13 @@ from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import Leader, LeaderLock
 from projections.mailbox import Mailbox
+from projections.messages import MESSAGES_MODEL
 from projections.ocsp_status import OCSP_MODEL
 from projections.public_lookups import PublicLookups
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
 from projections.stored_ocsp_responses import OcspResponseStore
+from projections.webhook_outbox import WebhookOutbox
 
 __all__ = ["ReadSide", "crl_sync"]
 
@@ -62,6 +65,8 @@ class ReadSide:
     notices: ExpiryNotices
     mailbox: Mailbox
     lookups: PublicLookups
+    outbox: WebhookOutbox
+    delivery: WebhookDelivery
     lock: LeaderLock | None = None  # None: no election, start() runs the work here
     leader: Leader | None = field(default=None, init=False)
 
@@ -80,6 +85,8 @@ class ReadSide:
         elif model == AUTHORITIES_MODEL:
             self.processes.wake("ocsp-responders")
             self.processes.wake("crl-base")
+        elif model == MESSAGES_MODEL:  # a message may be queued for a webhook
+            self.processes.wake("webhook-delivery")
         elif model == INDEX_MODEL:  # a new issuance may be due already (short validity)
             self.processes.wake("expiry-notices", after=5.0)
         elif model == AUDIT_MODEL:  # at most once a second: a head is due every N events

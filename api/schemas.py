@@ -180,6 +180,17 @@ COMPONENTS.update({
     "AnnouncementList": _object({"ca": _TEXT, "items": {"type": "array",
                                                          "items": ref("Announcement")},
                                  "next_cursor": _NULLABLE_TEXT}),
+    "WebhookRegistration": _object({"portal": _TEXT, "url": {**_TEXT, "maxLength": 500}},
+                                   closed=False),
+    "WebhookCreated": _object({"portal": _TEXT, "url": _TEXT, "secret": {
+        **_TEXT, "description": "the HMAC-SHA256 signing secret: in this answer only"}}),
+    "WebhookList": _object({"items": {"type": "array", "items": _object(
+        {"portal": _TEXT, "url": _TEXT, "registered_at": _TIME,
+         "delivered": {"type": "integer"}, "pending": {"type": "integer"}})}}),
+    "DeliveryList": _object({"portal": _TEXT, "items": {"type": "array", "items": _object(
+        {"message_id": _TEXT, "attempts": {"type": "integer"},
+         "delivered_at": {"type": ["string", "null"]}, "next_attempt_at": _TIME,
+         "last_error": _NULLABLE_TEXT})}}),
     "PublicQuery": _object({}, {name: {**_TEXT, "maxLength": 200} for name in (
         "order_number", "certificate_id", "username", "organisation", "handler_phone",
         "handler_id_number")}, closed=False),

@@ -72,6 +72,7 @@ class Settings:
     expiry_check_every: float = 3600.0      # seconds between expiry-notice runs
     query_rate: int = 10                    # public queries per minute per client address
     webhook_every: float = 5.0              # seconds between webhook delivery rounds
+    webhook_backoff: float = 5.0            # seconds before a failed delivery's first retry
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +137,7 @@ class Settings:
             expiry_check_every=seconds("CERTLEDGER_EXPIRY_CHECK_EVERY", "3600"),
             query_rate=number("CERTLEDGER_QUERY_RATE", "10"),
             webhook_every=seconds("CERTLEDGER_WEBHOOK_EVERY", "5"),
+            webhook_backoff=seconds("CERTLEDGER_WEBHOOK_BACKOFF", "5"),
         )
 
 

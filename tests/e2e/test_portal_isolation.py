@@ -239,7 +239,11 @@ AUDIT_ROUTES = [("GET", "/api/v1/audit/events"), ("GET", "/api/v1/audit/tree-hea
 
 @pytest.mark.parametrize("method,path", [("POST", "/api/v1/admin/portals"),
                                          ("GET", "/api/v1/admin/portals"),
-                                         ("POST", "/api/v1/admin/tokens"), *AUDIT_ROUTES])
+                                         ("POST", "/api/v1/admin/tokens"),
+                                         ("POST", "/api/v1/admin/webhooks"),
+                                         ("GET", "/api/v1/admin/webhooks"),
+                                         ("GET", "/api/v1/admin/webhooks/a/deliveries"),
+                                         *AUDIT_ROUTES])
 def test_admin_endpoints_are_the_admins(tenants: Tenants, method: str, path: str) -> None:
     body = {"code": "c", "name": "C"} if path.endswith("portals") else \
         {"name": "x", "role": "applicant-portal", "portal": "a"}
@@ -268,7 +272,8 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
         ("POST", "/api/v1/bindings/verify"),  # tests/e2e/test_bindings_api.py
         # public, no token: tests/e2e/test_public_services.py
         ("GET", "/api/v1/public/revocations/<ca>"), ("GET", "/api/v1/public/revocations/<ca>.csv"),
-        ("POST", "/api/v1/public/query"),
+        ("POST", "/api/v1/public/query"), ("POST", "/api/v1/admin/webhooks"),
+        ("GET", "/api/v1/admin/webhooks"), ("GET", "/api/v1/admin/webhooks/<portal>/deliveries"),
         *((method, path.replace("issuing-ca/1", "<ca>/<int:number>")
            .replace("issuing-ca", "<ca>")) for method, path in AUDIT_ROUTES)}
     app = tenants.api.client.application
