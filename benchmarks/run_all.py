@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 # (script, arguments): every figure the issues ask for, SQLite and PostgreSQL
 SCRIPTS = [("bench_lifecycle.py", []), ("bench_sm2.py", []), ("bench_crl.py", ["--postgres"]),
            ("bench_ocsp.py", []), ("bench_apply.py", []), ("bench_ops.py", []),
-           ("bench_nonce_flood.py", []), ("bench_audit.py", [])]
+           ("bench_nonce_flood.py", []), ("bench_audit.py", []), ("bench_notices.py", [])]
 
 
 def main() -> int:
