@@ -1,5 +1,5 @@
 """RA API, messages (站内消息): an account's system notices, review notices and expiry
-reminders, newest first, a page at a time; marking one read. Portals without a webhook
+reminders, newest first, a page at a time; marking one read or unread. Portals without a webhook
 poll this list. What another portal's account holds is "not found"."""
 
 from __future__ import annotations
@@ -71,16 +71,29 @@ def list_messages(account_id: str) -> Any:
 @require(Role.APPLICANT_PORTAL, Role.OFFICER)
 @idempotent
 def mark_read(account_id: str, message_id: str) -> Any:
+    return _mark(account_id, message_id, read=True)
+
+
+@blueprint.post("/accounts/<account_id>/messages/<message_id>/unread")
+@operation("Mark a message unread again", _TAG, {200: "Message"}, request="Empty",
+           request_required=False)
+@require(Role.APPLICANT_PORTAL, Role.OFFICER)
+@idempotent
+def mark_unread(account_id: str, message_id: str) -> Any:
+    return _mark(account_id, message_id, read=False)
+
+
+def _mark(account_id: str, message_id: str, *, read: bool) -> Any:
     body()
     account, message = _account(account_id), path_id(message_id, "message_not_found",
                                                       "no message")
     mailbox = ledger().read.mailbox
-    ledger().messages.mark_read(current_actor(), account, message, mailbox)
+    ledger().messages.mark(current_actor(), account, message, mailbox, read=read)
     row = mailbox.get(str(message))
     if row is None:
         raise ApiError(404, "message_not_found", f"no message {message}")
     view = message_view(row)
-    view["read"] = True  # recorded; the read model shows it once projected
+    view["read"] = read  # recorded; the read model shows it once projected
     return view
 
 

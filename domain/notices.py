@@ -40,16 +40,39 @@ def check_webhook_url(url: object) -> str:
 
 @stable_topics("certledger:MessageRead")
 class MessageRead(Aggregate, created_event_name="Marked"):
+    """Whether a message is read: created read (``Marked``), then ``Unmarked`` (unread
+    again) and ``Remarked`` (read again); marking what is so records nothing."""
 
     class Marked(ActorCreated):
         TOPIC = "certledger:MessageRead.Marked:v1"
         message_id: UUID
         account_id: str
 
+    class Unmarked(ActorEvent):
+        TOPIC = "certledger:MessageRead.Unmarked:v1"
+        message_id: UUID
+
+        def apply(self, aggregate: MessageRead) -> None:
+            aggregate.read = False
+
+    class Remarked(ActorEvent):
+        TOPIC = "certledger:MessageRead.Remarked:v1"
+        message_id: UUID
+
+        def apply(self, aggregate: MessageRead) -> None:
+            aggregate.read = True
+
     def __init__(self, *, actor_id: str, actor_role: str, message_id: UUID,
                  account_id: str) -> None:
         self.message_id = message_id
         self.account_id = account_id
+        self.read = True
+
+    def set_read(self, actor: Actor, at: datetime, read: bool) -> None:
+        if read == self.read:
+            return
+        self.trigger_event(self.Remarked if read else self.Unmarked, timestamp=at,
+                           message_id=self.message_id, **who(actor))
 
     @staticmethod
     def create_id(message_id: UUID, account_id: str) -> UUID:

@@ -52,7 +52,8 @@ class MessagesModel(ReadModel):
     tables = ("rm_messages", "rm_message_certs", "rm_webhooks")
     kept_tables = ("webhook_outbox",)
     topics = frozenset({Certificate.Applied.TOPIC, ExpiryNotice.Sent.TOPIC,
-                        MessageRead.Marked.TOPIC, Webhook.Registered.TOPIC,
+                        MessageRead.Marked.TOPIC, MessageRead.Unmarked.TOPIC,
+                        MessageRead.Remarked.TOPIC, Webhook.Registered.TOPIC,
                         Webhook.Replaced.TOPIC, *_NOTICES})
 
     def process(self, tx: Transaction, event: Any, position: int) -> None:
@@ -61,9 +62,10 @@ class MessagesModel(ReadModel):
             tx.execute("INSERT INTO rm_message_certs (certificate_id, account_id, portal, label)"
                        " VALUES (?, ?, ?, ?) ON CONFLICT (certificate_id) DO NOTHING",
                        (ident, event.account_id, event.portal, _label(event.subject)))
-        elif isinstance(event, MessageRead.Marked):
-            tx.execute("UPDATE rm_messages SET is_read = 1 WHERE message_id = ?",
-                       (str(event.message_id),))
+        elif isinstance(event, MessageRead.Marked | MessageRead.Remarked | MessageRead.Unmarked):
+            tx.execute("UPDATE rm_messages SET is_read = ? WHERE message_id = ?",
+                       (0 if isinstance(event, MessageRead.Unmarked) else 1,
+                        str(event.message_id)))
         elif isinstance(event, Webhook.Registered | Webhook.Replaced):
             portal = event.portal
             tx.execute("DELETE FROM rm_webhooks WHERE portal = ?", (portal,))

@@ -109,6 +109,17 @@ def test_each_threshold_once_per_certificate(api: Api) -> None:
         assert read.status_code == 200 and read.json["read"] is True
     ledger.read.runner.catch_up()
     assert api.call("GET", path + "?unread=true", role="officer").json["unread"] == 4
+    unread = api.call("POST", f"{path}/{first}/unread", role="applicant-portal")
+    assert unread.status_code == 200 and unread.json["read"] is False
+    ledger.read.runner.catch_up()
+    assert api.call("GET", path, role="officer").json["unread"] == 5
+    assert api.call("POST", f"{path}/{first}/read", role="officer").status_code == 200
+    ledger.read.runner.catch_up()
+    assert api.call("GET", path, role="officer").json["unread"] == 4
+    topics = [n.topic for n in ledger.log.recorder.select_notifications(start=1, limit=10_000)]
+    assert [t for t in topics if t.startswith("certledger:MessageRead")] == [
+        "certledger:MessageRead.Marked:v1", "certledger:MessageRead.Unmarked:v1",
+        "certledger:MessageRead.Remarked:v1"]
     assert api.call("POST", f"{path}/{UUID(int=1)}/read", role="applicant-portal") \
         .status_code == 404
 

@@ -269,6 +269,7 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
         ("POST", "/api/v1/admin/portals"), ("GET", "/api/v1/admin/portals"),
         ("POST", "/api/v1/admin/tokens"), ("GET", "/api/v1/openapi.json"),
         ("POST", "/api/v1/accounts/<id>/messages/<message_id>/read"),  # below
+        ("POST", "/api/v1/accounts/<id>/messages/<message_id>/unread"),
         ("POST", "/api/v1/bindings/verify"),  # tests/e2e/test_bindings_api.py
         # public, no token: tests/e2e/test_public_services.py
         ("GET", "/api/v1/public/revocations/<ca>"), ("GET", "/api/v1/public/revocations/<ca>.csv"),
@@ -296,7 +297,8 @@ def test_a_message_is_read_by_its_accounts_portal_only(tenants: Tenants) -> None
     path = f"/api/v1/accounts/{account}/messages/{message}/read"
     head = ledger.log.head()
     for who, status in (("portal-b", 404), ("officer-b", 404), (None, 401), ("auditor", 403)):
-        assert tenants.call("POST", path, who).status_code == status, who
+        for action in (path, path.replace("/read", "/unread")):
+            assert tenants.call("POST", action, who).status_code == status, who
     assert tenants.call("GET", f"/api/v1/accounts/{account}/messages", "portal-b") \
         .status_code == 404
     assert ledger.log.head() == head
