@@ -9,16 +9,19 @@ The approval's answer holds the code: it is never stored for an Idempotency-Key
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from flask import Blueprint
 
 from api.auth import current_actor, require
 from api.context import ledger
+from api.errors import ApiError
 from api.idempotency import idempotent, request_id
 from api.openapi import operation
 from api.requests import body, path_id, text
 from api.views import certificate_view
 from domain.actors import Role
+from domain.unlock import check_key_serial
 
 __all__ = ["blueprint"]
 
@@ -53,6 +56,30 @@ def request_unlock(certificate_id: str) -> Any:
     data = body()
     return certificate_view(ledger().unlocks.request(
         current_actor(), _id(certificate_id), data.get("key_serial"), text(data, "comment")))
+
+
+@blueprint.post("/unlock-requests")
+@operation("Ask for an unlock by the locked key's serial (as reported)", _TAG, _OK,
+           request="KeyUnlockRequest", errors=(404, 409))
+@require(PORTAL, OFFICER)
+@idempotent
+def request_unlock_by_key() -> Any:
+    data = body("key_serial")
+    serial = check_key_serial(data["key_serial"], required=True)
+    assert serial is not None
+    actor = current_actor()
+    found = ledger().read.lookups.locked_by_key(actor.portals, serial)
+    keys = {c.pair_id or c.id: c for c in
+            (ledger().certificates.get_for(actor, UUID(ident)) for ident in found)}
+    if not keys:
+        raise ApiError(404, "key_not_found", "no certificate of yours waits for an unlock "
+                       "of a key with that serial")
+    if len(keys) > 1:
+        raise ApiError(409, "key_holds_several", "that key holds several certificates: ask "
+                       "for the unlock of each by its id")
+    certificate = next(iter(keys.values()))
+    return certificate_view(ledger().unlocks.request(actor, certificate.id, serial,
+                                                     text(data, "comment")))
 
 
 @blueprint.post("/certificates/<certificate_id>/unlock-request/approve")

@@ -153,6 +153,7 @@ _PAGE_OF = {"type": "integer", "minimum": 1}
 COMPONENTS.update({
     "LockReport": _object({}, {"key_serial": {**_TEXT, "description": "the USB key's serial"},
                                "comment": _TEXT}, closed=False),
+    "KeyUnlockRequest": _object({"key_serial": _TEXT}, {"comment": _TEXT}, closed=False),
     "UnlockApproval": _object(
         {"certificate": ref("Certificate"),
          "unlock_code": {**_TEXT, "description": "the one-time unlock authorisation code: "

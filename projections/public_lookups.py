@@ -63,6 +63,14 @@ class PublicLookups:
         r = rows[0]
         return IndexedCertificate(str(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7])
 
+    def locked_by_key(self, portals: Collection[str] | None, key_serial: str) -> list[str]:
+        """Certificates of ``portals`` whose locked key (not yet asked to unlock) has
+        serial ``key_serial``."""
+        rows = self.database.query("SELECT certificate_id, portal FROM rm_cert_index"
+                                   " WHERE key_serial = ? AND lock_state = 'locked'",
+                                   (key_serial,))
+        return [str(r[0]) for r in rows if portals is None or r[1] in portals]
+
     def account_by_username(self, portals: Collection[str] | None,
                             username: str) -> list[str]:
         """The ids of the accounts named ``username`` (upper-case) in ``portals``."""

@@ -271,6 +271,7 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
         ("POST", "/api/v1/accounts/<id>/messages/<message_id>/read"),  # below
         ("POST", "/api/v1/accounts/<id>/messages/<message_id>/unread"),
         ("POST", "/api/v1/bindings/verify"),  # tests/e2e/test_bindings_api.py
+        ("POST", "/api/v1/unlock-requests"),  # tests/e2e/test_unlock_api.py
         # public, no token: tests/e2e/test_public_services.py
         ("GET", "/api/v1/public/revocations/<ca>"), ("GET", "/api/v1/public/revocations/<ca>.csv"),
         ("POST", "/api/v1/public/query"), ("POST", "/api/v1/admin/webhooks"),

@@ -16,9 +16,8 @@ import pytest
 
 from api.bootstrap import CertLedger
 from ca.encoding.algorithms import KeyAlgorithm
-from domain.errors import IllegalTransition
 from tests.conftest import OFFICER, PORTAL
-from tests.e2e.conftest import Api
+from tests.e2e.conftest import Api, Tenants
 from tests.helpers import make_csr
 
 TLS = {"profile": "tls-server", "subject": {"dns_names": ["key.example.cn"]}}
@@ -114,25 +113,26 @@ def test_an_approval_retried_with_its_key_gives_the_same_code(api: Api) -> None:
 
 
 def test_two_redemptions_racing_unlock_once(api: Api) -> None:
+    """Through HTTP, two clients at once: one 200, one 409; one Unlocked event."""
     cid = issued(api.ledger)
     locked_and_requested(api, cid)
     code = approve(api, cid)
     barrier, outcomes = threading.Barrier(2), []
+    headers = {"Authorization": f"Bearer {api.tokens['applicant-portal']}"}
 
     def redeem() -> None:
+        client = api.client.application.test_client()
         barrier.wait()
-        try:
-            api.ledger.unlocks.redeem(PORTAL, UUID(cid), code)
-            outcomes.append("unlocked")
-        except IllegalTransition as exc:
-            outcomes.append(exc.code)
+        answer = client.post(C.format(cid) + "/unlock", json={"code": code}, headers=headers)
+        outcomes.append("unlocked" if answer.status_code == 200 else
+                        f"{answer.status_code} {answer.json['error']['code']}")
 
     threads = [threading.Thread(target=redeem) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes) == ["no_unlock_code", "unlocked"]
+    assert sorted(outcomes) == ["409 no_unlock_code", "unlocked"]
     topics = [n.topic for n in api.ledger.log.recorder.select_notifications(
         start=1, limit=100_000) if n.originator_id == UUID(cid)]
     assert topics.count("certledger:Certificate.Unlocked:v1") == 1
@@ -217,3 +217,35 @@ def read_model_rows(ledger: CertLedger) -> str:
     assert "rm_tracking" in tables
     return "\n".join(str(row) for table in tables
                      for row in database.query(f'SELECT * FROM "{table}"'))
+
+
+def test_an_unknown_certificate_is_404(api: Api) -> None:
+    head = api.ledger.log.head()
+    for step in ("/pin-lock", "/unlock-request", "/unlock"):
+        answer = post(api, "00000000-0000-4000-8000-000000000000", step,
+                      body={"code": "ABCDEFGHJKMN"})
+        assert answer.status_code == 404 and answer.json["error"]["code"] == \
+            "certificate_not_found"
+    assert api.ledger.log.head() == head
+
+
+def test_an_unlock_asked_by_the_keys_serial_in_its_portal_only(tenants: Tenants) -> None:
+    ledger = tenants.api.ledger
+    cid = ledger.certificates.apply(tenants.actors["portal-a"],
+                                    csr=make_csr(KeyAlgorithm.ECDSA_P256)[1], **TLS)
+    ledger.certificates.approve(tenants.actors["officer-a"], cid)
+    ledger.certificates.issue(tenants.actors["officer-a"], cid)
+    ledger.unlocks.report_lock(tenants.actors["portal-a"], cid, "UK-77")
+    ledger.read.runner.catch_up()
+    head = ledger.log.head()
+    for who, status in (("portal-b", 404), ("officer-b", 404), (None, 401), ("auditor", 403)):
+        answer = tenants.call("POST", "/api/v1/unlock-requests", who,
+                              json={"key_serial": "UK-77"})
+        assert answer.status_code == status, who
+    assert tenants.call("POST", "/api/v1/unlock-requests", "portal-a",
+                        json={"key_serial": "bad serial"}).status_code == 400
+    assert ledger.log.head() == head
+    done = tenants.call("POST", "/api/v1/unlock-requests", "portal-a",
+                        json={"key_serial": "UK-77"})
+    assert done.status_code == 200 and done.json["id"] == str(cid)
+    assert done.json["pin_lock"]["state"] == "unlock_requested"
