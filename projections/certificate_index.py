@@ -50,7 +50,7 @@ def subject_names(der: bytes) -> tuple[str | None, str | None]:
     """The subject's organisation and common name (None where absent or unreadable)."""
     try:
         subject = x509.load_der_x509_certificate(der).subject
-    except ValueError:
+    except Exception:  # noqa: BLE001 - an unreadable name must not stop the read model
         return None, None
 
     def first(oid: Any) -> str | None:
