@@ -8,7 +8,7 @@ day later (only what became due that day); and binding checks per second through
 Targets: first run <= 20 s, incremental <= 1 s, >= 1,000 binding checks/s.
 
     .venv/bin/python benchmarks/bench_notices.py [--certificates 1000000] [--seconds 10]
-        [--skip-postgres] [--skip-http]
+        [--skip-postgres] [--skip-http] [--skip-notices]
 """
 
 from __future__ import annotations
@@ -167,12 +167,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-notices", action="store_true")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; thresholds 30, 7, 1 days\n", flush=True)
     directory = Path(tempfile.mkdtemp(prefix="bench-notices-"))
     try:
-        notices("SQLite", None, directory / "sqlite", args.certificates)
-        if not args.skip_postgres:
+        if not args.skip_notices:
+            notices("SQLite", None, directory / "sqlite", args.certificates)
+        if not args.skip_postgres and not args.skip_notices:
             schema = f"bench_notices_{os.getpid()}"
             with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
                 connection.execute(f'CREATE SCHEMA "{schema}"')
