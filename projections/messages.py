@@ -59,6 +59,8 @@ class MessagesModel(ReadModel):
     def process(self, tx: Transaction, event: Any, position: int) -> None:
         ident = str(event.originator_id)
         if isinstance(event, Certificate.Applied):
+            if event.pair_role == "encryption":
+                return  # a pair is reviewed and unlocked as one: its signing half speaks
             tx.execute("INSERT INTO rm_message_certs (certificate_id, account_id, portal, label)"
                        " VALUES (?, ?, ?, ?) ON CONFLICT (certificate_id) DO NOTHING",
                        (ident, event.account_id, event.portal, _label(event.subject)))

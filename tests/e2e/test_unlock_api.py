@@ -140,9 +140,12 @@ def test_two_redemptions_racing_unlock_once(api: Api) -> None:
 
 def test_both_halves_of_a_pair_are_one_key(api: Api) -> None:
     ledger = api.ledger
+    account = ledger.accounts.register(PORTAL, kind="personal", username="li.si",
+                                       name="李四", contacts={"phone": "13800138000"})
     pair_id = ledger.pairs.apply(PORTAL, subject={"common_name": "李四"},
                                  signing_csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
-                                 encryption_csr=make_csr(KeyAlgorithm.ECDSA_P256)[1])
+                                 encryption_csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
+                                 account_id=str(account))
     ledger.pairs.approve(OFFICER, pair_id)
     pair = ledger.pairs.issue(OFFICER, pair_id)
     signing, encryption = str(pair.signing.id), str(pair.encryption.id)
@@ -153,6 +156,10 @@ def test_both_halves_of_a_pair_are_one_key(api: Api) -> None:
     assert post(api, signing, "/unlock", body={"code": code}).status_code == 200
     for cid in (signing, encryption):
         assert "pin_lock" not in api.call("GET", C.format(cid), role="officer").json
+    ledger.read.runner.catch_up()  # the pair is told once: approved, unlock approved, done
+    messages = api.call("GET", f"/api/v1/accounts/{account}/messages", role="officer").json
+    assert [(m["kind"], m["certificate_id"]) for m in messages["items"]] == [
+        ("system", signing), ("system", signing), ("review", signing)]
 
 
 @pytest.mark.parametrize("step,expected", [("/pin-lock", "certificate_applied"),
