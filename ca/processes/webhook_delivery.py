@@ -62,12 +62,18 @@ class WebhookDelivery:
         return float(min(self.settings.base * 2 ** max(attempts - 1, 0), self.settings.ceiling))
 
     def run(self) -> int:
-        """Try every due item once; returns how many were delivered."""
+        """Try every due item once; returns how many were delivered. After a failure, the
+        rest of that portal's items wait for the next round (a receiver that is down costs
+        one timeout a round, not one per message)."""
         now = self.clock()
-        delivered = 0
+        delivered, failing = 0, set()
         for item in self.outbox.due(int(now.timestamp()), self.settings.batch):
+            if item.portal in failing:
+                continue
             if self._send(item, int(now.timestamp())):
                 delivered += 1
+            else:
+                failing.add(item.portal)
         return delivered
 
     def _send(self, item: OutboxItem, now: int) -> bool:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.rate_limit import RateLimiter
+from ca.applications.webhooks import OutboxItem, Webhooks
+from ca.processes.webhook_delivery import DeliverySettings, WebhookDelivery
 from domain.bindings import IndexedCertificate, binding_refusal
 from domain.errors import IllegalTransition, InvalidRequest
 from domain.expiry import status_text
@@ -88,3 +90,45 @@ def test_the_rate_limit_slides_per_address() -> None:
     assert limiter.check("x", now=3) == 57
     assert limiter.check("y", now=3) is None
     assert limiter.check("x", now=60.5) is None
+
+
+class _Outbox:
+    def __init__(self, items: list[OutboxItem]) -> None:
+        self.items = items
+        self.failures: list[tuple[str, int]] = []
+        self.done: list[str] = []
+
+    def due(self, now: int, limit: int) -> list[OutboxItem]:
+        return [i for i in self.items if i.message_id not in self.done][:limit]
+
+    def delivered(self, item: OutboxItem, at: str) -> None:
+        self.done.append(item.message_id)
+
+    def failed(self, item: OutboxItem, next_attempt_at: int, error: str) -> None:
+        self.failures.append((item.message_id, next_attempt_at))
+
+
+class _Secrets:
+    key_ref = "test"
+
+    def digest(self, data: bytes) -> bytes:
+        return b"k" * 32
+
+
+def test_a_failing_receiver_costs_one_try_a_round_and_backs_off() -> None:
+    items = [OutboxItem(f"m{i}", "p", "http://127.0.0.1:9/hook", "r", "{}", 0)
+             for i in range(3)] + [OutboxItem("q1", "q", "http://127.0.0.1:9/q", "r", "{}", 0)]
+    outbox, posted = _Outbox(items), []
+
+    def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        posted.append(headers["X-CertLedger-Message-Id"])
+        assert headers["X-CertLedger-Signature"].startswith("sha256=")
+        return 500 if url.endswith("/hook") else 200
+
+    webhooks = Webhooks(None, None, _Secrets(), lambda: NOW)  # type: ignore[arg-type]
+    delivery = WebhookDelivery(outbox, webhooks, lambda: NOW,  # type: ignore[arg-type]
+                               DeliverySettings(base=5), post=post)
+    assert delivery.run() == 1
+    assert posted == ["m0", "q1"] and outbox.done == ["q1"]
+    assert outbox.failures == [("m0", int(NOW.timestamp()) + 5)]
+    assert [delivery.backoff(n) for n in (1, 2, 3, 20)] == [5, 10, 20, 3600]
