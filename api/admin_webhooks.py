@@ -1,4 +1,5 @@
-"""Admin API, webhooks: register a portal's webhook (the signing secret is in that answer
+"""Admin API, system notices (系统通知: to one account or every account of a portal) and
+webhooks: register a portal's webhook (the signing secret is in that answer
 only: never stored, derived again from the registration), list them with their delivery
 counts, and a portal's deliveries (attempts, delivered or not, next try, last error)."""
 
@@ -14,7 +15,7 @@ from api.context import ledger
 from api.errors import ApiError
 from api.idempotency import idempotent, request_id
 from api.openapi import Query, operation
-from api.requests import body
+from api.requests import body, path_id
 from domain.actors import Role
 
 __all__ = ["blueprint"]
@@ -35,6 +36,26 @@ def register() -> Any:
     made = ledger().webhooks.register(current_actor(), data["portal"], data["url"],
                                       new_id=request_id())
     return {"portal": made.portal, "url": made.url, "secret": made.secret}, 201
+
+
+@blueprint.post("/notices")
+@operation("Post a system notice to an account, or to every account of a portal", _TAG,
+           {201: "SystemNoticePosted"}, request="SystemNoticeIn", errors=(404,))
+@require()
+@idempotent
+def post_notice() -> Any:
+    data = body("portal", "title", "body")
+    if not isinstance(data["portal"], str):
+        raise ApiError(400, "bad_portal_code", "portal must be a portal code")
+    account = data.get("account_id")
+    if account is not None:
+        account = path_id(account if isinstance(account, str) else "", "account_not_found",
+                          "no account")
+    notice = ledger().messages.post_notice(current_actor(), portal=data["portal"],
+                                           account_id=account, title=data["title"],
+                                           body=data["body"], new_id=request_id())
+    return {"id": str(notice.id), "portal": notice.portal, "account_id": notice.account_id,
+            "title": notice.title, "body": notice.body}, 201
 
 
 @blueprint.get("/webhooks")

@@ -145,7 +145,7 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
         audit_signers=AuditSigners(log, hierarchy, keys, clock, lint=lint,
                                    issuer=settings.audit.issuer or settings.default_issuer),
         unlocks=Unlocks(log, certificates, HmacKey(keys, UNLOCK_CODE_KEY), clock),
-        messages=Messages(log, accounts, clock),
+        messages=Messages(log, accounts, portals, clock),
         webhooks=Webhooks(log, portals, HmacKey(keys, WEBHOOK_KEY), clock),
         _read_database=read_database)
 

@@ -181,6 +181,12 @@ COMPONENTS.update({
     "AnnouncementList": _object({"ca": _TEXT, "items": {"type": "array",
                                                          "items": ref("Announcement")},
                                  "next_cursor": _NULLABLE_TEXT}),
+    "SystemNoticeIn": _object({"portal": _TEXT, "title": _TEXT, "body": _TEXT},
+                              {"account_id": {**_TEXT, "description": "one account of the "
+                                              "portal; absent: every account of it"}},
+                              closed=False),
+    "SystemNoticePosted": _object({"id": _ID, "portal": _TEXT, "account_id": _NULLABLE_TEXT,
+                                   "title": _TEXT, "body": _TEXT}),
     "WebhookRegistration": _object({"portal": _TEXT, "url": {**_TEXT, "maxLength": 500}},
                                    closed=False),
     "WebhookCreated": _object({"portal": _TEXT, "url": _TEXT, "secret": {

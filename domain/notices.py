@@ -21,7 +21,7 @@ from domain.events import ActorCreated, ActorEvent, who
 from domain.ids import NAMESPACE
 from domain.topics import stable_topics
 
-__all__ = ["MessageRead", "Webhook", "message_id", "check_webhook_url"]
+__all__ = ["MessageRead", "Webhook", "SystemNotice", "message_id", "check_webhook_url"]
 
 _URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[\x21-\x7e]*)?$")
 
@@ -124,3 +124,29 @@ class Webhook(Aggregate, created_event_name="Registered"):
     def replace(self, actor: Actor, at: datetime, url: str, registration_id: str) -> None:
         self.trigger_event(self.Replaced, timestamp=at, **who(actor), portal=self.portal,
                            url=check_webhook_url(url), registration_id=registration_id)
+
+
+@stable_topics("certledger:SystemNotice")
+class SystemNotice(Aggregate, created_event_name="Posted"):
+    """A system notice (系统通知) the admin posts: to one account, or (``account_id``
+    None) to every account of a portal."""
+
+    class Posted(ActorCreated):
+        TOPIC = "certledger:SystemNotice.Posted:v1"
+        portal: str
+        account_id: str | None
+        title: str
+        body: str
+
+    def __init__(self, *, actor_id: str, actor_role: str, portal: str,
+                 account_id: str | None, title: str, body: str) -> None:
+        self.portal = portal
+        self.account_id = account_id
+        self.title = title
+        self.body = body
+
+    @classmethod
+    def post(cls, *, actor: Actor, at: datetime, portal: str, account_id: str | None,
+             title: str, body: str, notice_id: UUID | None = None) -> SystemNotice:
+        return cls._create(cls.Posted, id=notice_id, timestamp=at, **who(actor), portal=portal,
+                           account_id=account_id, title=title, body=body)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from domain.accounts import Account
 from domain.certificate import Certificate
 from domain.expiry import ExpiryNotice
-from domain.notices import MessageRead, Webhook, message_id
+from domain.notices import MessageRead, SystemNotice, Webhook, message_id
 from projections.base import ReadModel
 from projections.certificate_index import iso
 from projections.db import Transaction
@@ -49,12 +50,13 @@ def _label(subject: dict[str, Any]) -> str:
 
 class MessagesModel(ReadModel):
     name = MESSAGES_MODEL
-    tables = ("rm_messages", "rm_message_certs", "rm_webhooks")
+    tables = ("rm_messages", "rm_message_certs", "rm_webhooks", "rm_message_accounts")
     kept_tables = ("webhook_outbox",)
     topics = frozenset({Certificate.Applied.TOPIC, ExpiryNotice.Sent.TOPIC,
                         MessageRead.Marked.TOPIC, MessageRead.Unmarked.TOPIC,
                         MessageRead.Remarked.TOPIC, Webhook.Registered.TOPIC,
-                        Webhook.Replaced.TOPIC, *_NOTICES})
+                        Webhook.Replaced.TOPIC, Account.Registered.TOPIC,
+                        SystemNotice.Posted.TOPIC, *_NOTICES})
 
     def process(self, tx: Transaction, event: Any, position: int) -> None:
         ident = str(event.originator_id)
@@ -64,6 +66,17 @@ class MessagesModel(ReadModel):
             tx.execute("INSERT INTO rm_message_certs (certificate_id, account_id, portal, label)"
                        " VALUES (?, ?, ?, ?) ON CONFLICT (certificate_id) DO NOTHING",
                        (ident, event.account_id, event.portal, _label(event.subject)))
+        elif isinstance(event, Account.Registered):
+            tx.execute("INSERT INTO rm_message_accounts (account_id, portal) VALUES (?, ?)"
+                       " ON CONFLICT (account_id) DO NOTHING", (ident, event.portal))
+        elif isinstance(event, SystemNotice.Posted):
+            accounts = [event.account_id] if event.account_id else [str(r[0]) for r in tx.query(
+                "SELECT account_id FROM rm_message_accounts WHERE portal = ?"
+                " ORDER BY account_id", (event.portal,))]
+            for account in accounts:
+                self._message(tx, event, position, account, event.portal, "system",
+                              event.title, event.body, None,
+                              suffix="" if event.account_id else f":{account}")
         elif isinstance(event, MessageRead.Marked | MessageRead.Remarked | MessageRead.Unmarked):
             tx.execute("UPDATE rm_messages SET is_read = ? WHERE message_id = ?",
                        (0 if isinstance(event, MessageRead.Unmarked) else 1,
@@ -96,8 +109,8 @@ class MessagesModel(ReadModel):
     @staticmethod
     def _message(tx: Transaction, event: Any, position: int, account_id: str | None,
                  portal: str, kind: str, title: str, body: str,
-                 certificate_id: str | None) -> None:
-        ident = str(message_id(event.originator_id, event.originator_version))
+                 certificate_id: str | None, suffix: str = "") -> None:
+        ident = str(message_id(event.originator_id, event.originator_version, suffix))
         created = iso(event.timestamp)
         tx.execute("INSERT INTO rm_messages (message_id, account_id, portal, kind, title, body,"
                    " certificate_id, created_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"

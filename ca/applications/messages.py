@@ -7,13 +7,16 @@ from __future__ import annotations
 from typing import Protocol
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
 from ca.applications.accounts import Accounts
-from ca.applications.conflicts import retry_on_conflict
+from ca.applications.conflicts import retry_on_conflict, save_new
 from ca.applications.event_log import EventLog
-from ca.applications.ports import Clock
+from ca.applications.ports import Clock, PortalDirectory
 from domain.actors import Actor
 from domain.errors import NotFound
-from domain.notices import MessageRead
+from domain.notices import MessageRead, SystemNotice
+from domain.portals import check_display_name
 
 __all__ = ["Messages", "MessageOwners"]
 
@@ -23,10 +26,34 @@ class MessageOwners(Protocol):
 
 
 class Messages:
-    def __init__(self, log: EventLog, accounts: Accounts, clock: Clock) -> None:
+    def __init__(self, log: EventLog, accounts: Accounts, portals: PortalDirectory,
+                 clock: Clock) -> None:
         self._log = log
         self._accounts = accounts
+        self._portals = portals
         self._clock = clock
+
+    def post_notice(self, actor: Actor, *, portal: object, account_id: UUID | None,
+                    title: object, body: object, new_id: UUID | None = None) -> SystemNotice:
+        """A system notice to one account (of ``portal``) or to every account of it."""
+        heading = check_display_name(title, "title", 200)
+        text = check_display_name(body, "body", 2000)
+        code = self._portals.resolve(actor, portal)
+        if account_id is not None:
+            account = self._accounts.get_for(actor, account_id)
+            if account.portal != code:
+                raise NotFound(f"no account {account_id} in portal {code}",
+                               code="account_not_found")
+
+        def make() -> list[Aggregate]:
+            return [SystemNotice.post(actor=actor, at=self._clock(), portal=code,
+                                      account_id=str(account_id) if account_id else None,
+                                      title=heading, body=text, notice_id=new_id)]
+
+        ident = save_new(self._log, make, new_id, lambda: None)
+        notice = self._log.load(ident, SystemNotice)
+        assert notice is not None
+        return notice
 
     def mark(self, actor: Actor, account_id: UUID, message_id: UUID, owners: MessageOwners,
              *, read: bool = True) -> None:

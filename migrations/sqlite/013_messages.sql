@@ -21,3 +21,10 @@ CREATE TABLE IF NOT EXISTS rm_message_certs (
     portal TEXT NOT NULL,
     label TEXT NOT NULL
 );
+
+-- the accounts of each portal: a portal-wide system notice is a message to each
+CREATE TABLE IF NOT EXISTS rm_message_accounts (
+    account_id TEXT PRIMARY KEY,
+    portal TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rm_message_accounts_portal ON rm_message_accounts (portal);

@@ -151,3 +151,36 @@ def test_past_not_after_the_status_is_expired_without_an_event(api: Api) -> None
     view = api.call("GET", f"/api/v1/certificates/{cid}", role="officer").json
     assert view["status"] == "expired"
     assert ledger.log.head() == head
+
+
+def test_a_system_notice_to_a_portal_reaches_each_of_its_accounts(api: Api) -> None:
+    ledger = api.ledger
+    first, second = (ledger.accounts.register(PORTAL, kind="personal", username=name,
+                                              name="周九", contacts={"phone": "13800138000"})
+                     for name in ("zhou.jiu", "wu.shi"))
+    posted = api.call("POST", "/api/v1/admin/notices", role="admin", json={
+        "portal": "default", "title": "系统维护 Maintenance", "body": "Sunday 02:00-04:00."})
+    assert posted.status_code == 201, posted.json
+    single = api.call("POST", "/api/v1/admin/notices", role="admin", json={
+        "portal": "default", "account_id": str(first), "title": "Hello", "body": "Only you."})
+    assert single.status_code == 201 and single.json["account_id"] == str(first)
+    head = ledger.log.head()
+    for body, status in (({"portal": "default", "title": "", "body": "x"}, 400),
+                         ({"portal": "nope", "title": "t", "body": "x"}, 404),
+                         ({"portal": "default", "account_id": "x", "title": "t", "body": "b"},
+                          404)):
+        assert api.call("POST", "/api/v1/admin/notices", role="admin",
+                        json=body).status_code == status
+    for who in ("officer", "applicant-portal", "auditor"):
+        assert api.call("POST", "/api/v1/admin/notices", role=who, json={
+            "portal": "default", "title": "t", "body": "b"}).status_code == 403
+    assert ledger.log.head() == head
+    ledger.read.runner.catch_up()
+    titles = {account: [m["title"] for m in api.call(
+        "GET", f"/api/v1/accounts/{account}/messages", role="officer").json["items"]]
+        for account in (first, second)}
+    assert titles == {first: ["Hello", "系统维护 Maintenance"],
+                      second: ["系统维护 Maintenance"]}
+    ids = {api.call("GET", f"/api/v1/accounts/{a}/messages?limit=1&kind=system",
+                    role="officer").json["items"][0]["id"] for a in (first, second)}
+    assert len(ids) == 2  # each account's copy is its own message (read apart)

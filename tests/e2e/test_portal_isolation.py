@@ -241,6 +241,7 @@ AUDIT_ROUTES = [("GET", "/api/v1/audit/events"), ("GET", "/api/v1/audit/tree-hea
                                          ("GET", "/api/v1/admin/portals"),
                                          ("POST", "/api/v1/admin/tokens"),
                                          ("POST", "/api/v1/admin/webhooks"),
+                                         ("POST", "/api/v1/admin/notices"),
                                          ("GET", "/api/v1/admin/webhooks"),
                                          ("GET", "/api/v1/admin/webhooks/a/deliveries"),
                                          *AUDIT_ROUTES])
@@ -275,6 +276,7 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
         # public, no token: tests/e2e/test_public_services.py
         ("GET", "/api/v1/public/revocations/<ca>"), ("GET", "/api/v1/public/revocations/<ca>.csv"),
         ("POST", "/api/v1/public/query"), ("POST", "/api/v1/admin/webhooks"),
+        ("POST", "/api/v1/admin/notices"),
         ("GET", "/api/v1/admin/webhooks"), ("GET", "/api/v1/admin/webhooks/<portal>/deliveries"),
         *((method, path.replace("issuing-ca/1", "<ca>/<int:number>")
            .replace("issuing-ca", "<ca>")) for method, path in AUDIT_ROUTES)}
