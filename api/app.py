@@ -25,17 +25,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     projection runner and the processes in this process."""
     from api import (
         admin,
+        admin_webhooks,
         audit_endpoints,
+        bindings,
         crl_endpoints,
         observability,
         ocsp_endpoints,
         openapi,
         public,
+        public_services,
         ra_accounts,
         ra_certificates,
+        ra_messages,
         ra_order_lists,
         ra_orders,
         ra_pairs,
+        ra_unlock,
     )
     from api.bootstrap import bootstrap
 
@@ -51,10 +56,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = ledger
     register_error_handlers(app)
     for blueprint in (ra_certificates.blueprint, ra_pairs.blueprint, ra_accounts.blueprint,
-                      ra_orders.blueprint, ra_order_lists.blueprint, admin.blueprint,
+                      ra_orders.blueprint, ra_order_lists.blueprint, ra_unlock.blueprint,
+                      ra_messages.blueprint, admin.blueprint,
                       openapi.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(public.blueprint)
+    app.register_blueprint(public_services.blueprint)
+    app.register_blueprint(bindings.blueprint)
+    app.register_blueprint(admin_webhooks.blueprint)
     app.register_blueprint(ocsp_endpoints.blueprint)
     app.register_blueprint(crl_endpoints.blueprint)
     app.register_blueprint(observability.blueprint)

@@ -22,6 +22,8 @@ from ca.applications.event_log import EventLog, StoreSettings
 from ca.applications.hierarchy import Hierarchy
 from ca.applications.issuing import Issuing, IssuingPolicy
 from ca.applications.log_integrity import LogIntegrity
+from ca.applications.messages import Messages
+from ca.applications.notices import ExpiryNotices
 from ca.applications.orders import Orders
 from ca.applications.pairs import Pairs
 from ca.applications.portals import Portals
@@ -30,28 +32,43 @@ from ca.applications.responders import Responders
 from ca.applications.sms import SmsOutbox
 from ca.applications.tokens import Tokens
 from ca.applications.tree_heads import TreeHeads
+from ca.applications.unlock import Unlocks
+from ca.applications.webhooks import Webhooks
 from ca.encoding import sm2
-from ca.keys.hmac_keys import CODE_KEY, ID_NUMBER_KEY, TOKEN_KEY, HmacKey
+from ca.keys.hmac_keys import (
+    CODE_KEY,
+    ID_NUMBER_KEY,
+    TOKEN_KEY,
+    UNLOCK_CODE_KEY,
+    WEBHOOK_KEY,
+    HmacKey,
+)
 from ca.keys.keystore import KeyStore, KeyStoreError
 from ca.policy.issuance import PublicUrls
 from ca.processes.crl_publication import CrlBaseSchedule, CrlCatchUp
+from ca.processes.expiry_notices import ExpiryNoticeJob
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
 from ca.processes.responder_rotation import ResponderRotation
 from ca.processes.tree_heads import TreeHeadSigning
+from ca.processes.webhook_delivery import DeliverySettings, WebhookDelivery
 from projections.accounts import AccountDirectory
 from projections.audit_tree import AuditTree
 from projections.authorities import Authorities
 from projections.db import ReadModelDatabase, open_read_model_database
+from projections.expiry_index import ExpiryIndexStore
 from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import leader_lock
+from projections.mailbox import Mailbox
 from projections.migrate import migrate
 from projections.order_queries import OrderDirectory
+from projections.public_lookups import PublicLookups
 from projections.registry import read_models
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
 from projections.stored_ocsp_responses import OcspResponseStore
+from projections.webhook_outbox import WebhookOutbox
 
 __all__ = ["CertLedger", "bootstrap", "key_passphrase", "key_store"]
 
@@ -78,6 +95,9 @@ class CertLedger:
     audit_signers: AuditSigners
     orders: Orders
     sms: SmsOutbox
+    unlocks: Unlocks
+    messages: Messages
+    webhooks: Webhooks
     _read_database: ReadModelDatabase | None = None
     _read: ReadSide | None = field(default=None, repr=False)
     _others: list[ReadSide] = field(default_factory=list, repr=False)
@@ -127,19 +147,25 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
         accept_empty_sm2_id=settings.accept_empty_sm2_id, lint=lint))
     portals = Portals(log, clock)
     sms = SmsOutbox()
+    certificates = Certificates(log, issuing, portals)
+    accounts = Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock)
     return CertLedger(
         settings=settings, clock=clock, log=log, keys=keys, urls=urls, hierarchy=hierarchy,
-        issuing=issuing, certificates=Certificates(log, issuing, portals),
+        issuing=issuing, certificates=certificates,
         pairs=Pairs(log, issuing, portals),
         responders=Responders(log, hierarchy, keys, clock, lint=lint),
         tokens=Tokens(log, portals, HmacKey(keys, TOKEN_KEY)), portals=portals,
-        accounts=Accounts(log, portals, HmacKey(keys, ID_NUMBER_KEY), clock),
+        accounts=accounts,
         audit_signers=AuditSigners(log, hierarchy, keys, clock, lint=lint,
                                    issuer=settings.audit.issuer or settings.default_issuer),
         orders=Orders(log, clock, BlobStore(settings.data_dir / "blobs"),
                       HmacKey(keys, CODE_KEY), sms,
                       max_document_size=settings.document_max_bytes),
-        sms=sms, _read_database=read_database)
+        sms=sms,
+        unlocks=Unlocks(log, certificates, HmacKey(keys, UNLOCK_CODE_KEY), clock),
+        messages=Messages(log, accounts, portals, clock),
+        webhooks=Webhooks(log, portals, HmacKey(keys, WEBHOOK_KEY), clock),
+        _read_database=read_database)
 
 
 def key_passphrase(settings: Settings) -> bytes:
@@ -188,9 +214,16 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
     tree_heads = TreeHeads(ledger.log, ledger.audit_signers, audit_tree, ledger.clock,
                            settings.audit)
     head_signing = TreeHeadSigning(tree_heads, audit_tree, integrity)
+    notices = ExpiryNotices(ledger.log, ExpiryIndexStore(database), ledger.clock,
+                            settings.expiry_thresholds)
+    outbox = WebhookOutbox(database)
+    delivery = WebhookDelivery(outbox, ledger.webhooks, ledger.clock,
+                               DeliverySettings(base=settings.webhook_backoff),
+                               every=settings.webhook_every)
     processes = ProcessHost([
         CrlCatchUp(publisher), CrlBaseSchedule(publisher), ocsp_signing,
-        ResponderRotation(ledger.responders, ledger.hierarchy, authorities), head_signing],
+        ResponderRotation(ledger.responders, ledger.hierarchy, authorities), head_signing,
+        ExpiryNoticeJob(notices, settings.expiry_check_every), delivery],
         gate=lambda: integrity.allows_writes)
     read = ReadSide(database=database, runner=runner, follower=follower,
                     authorities=authorities, crls=crls, publisher=publisher,
@@ -198,6 +231,8 @@ def _read_side(ledger: CertLedger, database: ReadModelDatabase | None,
                     accounts=AccountDirectory(database), idempotency=IdempotencyKeys(database),
                     lock=leader_lock(database, connect_timeout=settings.connect_timeout),
                     audit_tree=audit_tree, tree_heads=tree_heads, head_signing=head_signing,
-                    integrity=integrity, orders=OrderDirectory(database))
+                    integrity=integrity, orders=OrderDirectory(database), notices=notices,
+                    mailbox=Mailbox(database), lookups=PublicLookups(database),
+                    outbox=outbox, delivery=delivery)
     runner.on_commit(read.wake_processes)
     return read

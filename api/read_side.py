@@ -16,23 +16,30 @@ from dataclasses import dataclass, field
 
 from ca.applications.crl_publisher import CrlPublisher, CrlUnavailable
 from ca.applications.log_integrity import LogIntegrity
+from ca.applications.notices import ExpiryNotices
 from ca.applications.tree_heads import TreeHeads
 from ca.processes.host import ProcessHost
 from ca.processes.ocsp_signing import OcspSigning
 from ca.processes.tree_heads import TreeHeadSigning
+from ca.processes.webhook_delivery import WebhookDelivery
 from projections.accounts import AccountDirectory
 from projections.audit_tree import AUDIT_MODEL, AuditTree
 from projections.authorities import AUTHORITIES_MODEL, Authorities
+from projections.certificate_index import INDEX_MODEL
 from projections.crl_entries import CRL_MODEL
 from projections.db import ReadModelDatabase
 from projections.following import Follower
 from projections.idempotency_keys import IdempotencyKeys
 from projections.leadership import Leader, LeaderLock
+from projections.mailbox import Mailbox
+from projections.messages import MESSAGES_MODEL
 from projections.ocsp_status import OCSP_MODEL
 from projections.order_queries import OrderDirectory
+from projections.public_lookups import PublicLookups
 from projections.runner import ProjectionRunner
 from projections.stored_crls import StoredCrls
 from projections.stored_ocsp_responses import OcspResponseStore
+from projections.webhook_outbox import WebhookOutbox
 
 __all__ = ["ReadSide", "crl_sync"]
 
@@ -57,6 +64,11 @@ class ReadSide:
     head_signing: TreeHeadSigning
     integrity: LogIntegrity
     orders: OrderDirectory
+    notices: ExpiryNotices
+    mailbox: Mailbox
+    lookups: PublicLookups
+    outbox: WebhookOutbox
+    delivery: WebhookDelivery
     lock: LeaderLock | None = None  # None: no election, start() runs the work here
     leader: Leader | None = field(default=None, init=False)
 
@@ -75,6 +87,10 @@ class ReadSide:
         elif model == AUTHORITIES_MODEL:
             self.processes.wake("ocsp-responders")
             self.processes.wake("crl-base")
+        elif model == MESSAGES_MODEL:  # a message may be queued for a webhook
+            self.processes.wake("webhook-delivery")
+        elif model == INDEX_MODEL:  # a new issuance may be due already (short validity)
+            self.processes.wake("expiry-notices", after=5.0)
         elif model == AUDIT_MODEL:  # at most once a second: a head is due every N events
             self.processes.wake("audit-tree-heads", after=1.0)
 

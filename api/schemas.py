@@ -53,7 +53,7 @@ COMPONENTS: dict[str, Any] = {
     "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
     "Certificate": _object(
         {"id": _ID, "status": {"enum": ["applied", "approved", "rejected", "issued",
-                                        "suspended", "revoked"]},
+                                        "suspended", "revoked", "expired"]},
          "issuer": _TEXT, "profile": _TEXT, "subject": {"type": "object"},
          "key_algorithm": _TEXT, "validity_days": {"type": "integer"},
          "account_id": _NULLABLE_TEXT, "portal": _TEXT, "applied_at": _TIME,
@@ -69,6 +69,11 @@ COMPONENTS: dict[str, Any] = {
          "certificate_pem": _TEXT, "terms_version": _TEXT,
          "order_number": _TEXT, "activation": {"enum": ["pending", "activated"]},
          "usable": {"type": "boolean"},
+         "pin_lock": _object({"state": {"enum": ["locked", "unlock_requested",
+                                                 "unlock_approved"]},
+                              "key_serial": _NULLABLE_TEXT,
+                              "code_expires_at": {"type": ["string", "null"]},
+                              "failed_tries": {"type": "integer"}}),
          "revocation": _object({"reason": _TEXT, "revocation_time": _TIME,
                                 "invalidity_date": {"type": ["string", "null"]},
                                 "requested_by": {"enum": ["ra", "subscriber", "superseded",
@@ -160,3 +165,61 @@ COMPONENTS: dict[str, Any] = {
          "portals": {"oneOf": [{"type": "array", "items": _TEXT}, {"type": "null"}]},
          "token": {**_TEXT, "description": "the bearer token, shown in this answer only"}}),
 }
+
+_PAGE_OF = {"type": "integer", "minimum": 1}
+COMPONENTS.update({
+    "LockReport": _object({}, {"key_serial": {**_TEXT, "description": "the USB key's serial"},
+                               "comment": _TEXT}, closed=False),
+    "KeyUnlockRequest": _object({"key_serial": _TEXT}, {"comment": _TEXT}, closed=False),
+    "UnlockApproval": _object(
+        {"certificate": ref("Certificate"),
+         "unlock_code": {**_TEXT, "description": "the one-time unlock authorisation code: "
+                         "in this answer only (never stored); valid 24 h, 5 wrong tries"},
+         "expires_at": _TIME}),
+    "UnlockCode": _object({"code": _TEXT}, closed=False),
+    "Message": _object(
+        {"id": _ID, "account_id": _NULLABLE_TEXT, "portal": _TEXT,
+         "kind": {"enum": ["system", "review", "expiry"]}, "title": _TEXT, "body": _TEXT,
+         "certificate_id": _NULLABLE_TEXT, "created_at": _TIME, "read": {"type": "boolean"}}),
+    "MessageList": _object({"items": {"type": "array", "items": ref("Message")},
+                            "unread": {"type": "integer"}, "next_cursor": _NULLABLE_TEXT}),
+    "BindingCheck": _object(
+        {"username": _TEXT, "certificate": {**_TEXT, "description": "PEM, or DER in base64"}},
+        closed=False),
+    "BindingVerdict": _object(
+        {"allowed": {"type": "boolean"},
+         "reason": {"oneOf": [{"type": "null"}, {"enum": [
+             "not_issued_by_us", "another_account", "revoked", "superseded", "on_hold",
+             "expired", "not_activated", "pin_locked"]}]},
+         "certificate_id": _NULLABLE_TEXT}),
+    "Announcement": _object({"serial_number": _TEXT, "organisation": _NULLABLE_TEXT,
+                             "common_name": _NULLABLE_TEXT, "revocation_date": _TIME,
+                             "reason": _TEXT}),
+    "AnnouncementList": _object({"ca": _TEXT, "items": {"type": "array",
+                                                         "items": ref("Announcement")},
+                                 "next_cursor": _NULLABLE_TEXT}),
+    "SystemNoticeIn": _object({"portal": _TEXT, "title": _TEXT, "body": _TEXT},
+                              {"account_id": {**_TEXT, "description": "one account of the "
+                                              "portal; absent: every account of it"}},
+                              closed=False),
+    "SystemNoticePosted": _object({"id": _ID, "portal": _TEXT, "account_id": _NULLABLE_TEXT,
+                                   "title": _TEXT, "body": _TEXT}),
+    "WebhookRegistration": _object({"portal": _TEXT, "url": {**_TEXT, "maxLength": 500}},
+                                   closed=False),
+    "WebhookCreated": _object({"portal": _TEXT, "url": _TEXT, "secret": {
+        **_TEXT, "description": "the HMAC-SHA256 signing secret: in this answer only"}}),
+    "WebhookList": _object({"items": {"type": "array", "items": _object(
+        {"portal": _TEXT, "url": _TEXT, "registered_at": _TIME,
+         "delivered": {"type": "integer"}, "pending": {"type": "integer"}})}}),
+    "DeliveryList": _object({"portal": _TEXT, "items": {"type": "array", "items": _object(
+        {"message_id": _TEXT, "attempts": {"type": "integer"},
+         "delivered_at": {"type": ["string", "null"]}, "next_attempt_at": _TIME,
+         "last_error": _NULLABLE_TEXT})}}),
+    "PublicQuery": _object({}, {name: {**_TEXT, "maxLength": 200} for name in (
+        "order_number", "certificate_id", "username", "organisation", "handler_phone",
+        "handler_id_number")}, closed=False),
+    "PublicQueryAnswer": _object({"items": {"type": "array", "items": _object(
+        {"status": _TEXT, "applied_at": _TIME, "updated_at": _TIME,
+         "not_before": {"type": ["string", "null"]},
+         "not_after": {"type": ["string", "null"]}})}}),
+})

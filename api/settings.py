@@ -69,6 +69,11 @@ class Settings:
     log_format: str = "json"                # servers' logs: json or text
     ready_max_lag: float = 30.0             # /readyz: seconds the read models may lag
     document_max_bytes: int = 2 * 1024 * 1024  # one uploaded document (licence, letter, ...)
+    expiry_thresholds: tuple[int, ...] = (30, 7, 1)  # days before notAfter: a notice each
+    expiry_check_every: float = 3600.0      # seconds between expiry-notice runs
+    query_rate: int = 10                    # public queries per minute per client address
+    webhook_every: float = 5.0              # seconds between webhook delivery rounds
+    webhook_backoff: float = 5.0            # seconds before a failed delivery's first retry
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -134,7 +139,20 @@ class Settings:
             log_format=_choice(env, "CERTLEDGER_LOG_FORMAT", ("json", "text")),
             ready_max_lag=seconds("CERTLEDGER_READY_MAX_LAG", "30"),
             document_max_bytes=document_max_bytes,
+            expiry_thresholds=_days(env.get("CERTLEDGER_EXPIRY_NOTICE_DAYS") or "30,7,1"),
+            expiry_check_every=seconds("CERTLEDGER_EXPIRY_CHECK_EVERY", "3600"),
+            query_rate=number("CERTLEDGER_QUERY_RATE", "10"),
+            webhook_every=seconds("CERTLEDGER_WEBHOOK_EVERY", "5"),
+            webhook_backoff=seconds("CERTLEDGER_WEBHOOK_BACKOFF", "5"),
         )
+
+
+def _days(text: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and 0 < int(part) <= 3650 for part in parts):
+        raise ValueError("CERTLEDGER_EXPIRY_NOTICE_DAYS is whole days, comma separated "
+                         f"(e.g. 30,7,1), not {text!r}")
+    return tuple(sorted({int(part) for part in parts}, reverse=True))
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

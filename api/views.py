@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import load_der_x509_certificate
+from flask import has_app_context
 
 from ca.applications.pairs import CertificatePair
 from ca.applications.portals import PortalInfo
 from domain.accounts import Account, Verification, VerificationTarget
 from domain.certificate import Certificate
+from domain.expiry import effective_status
 from projections.accounts import AccountRow
 
 __all__ = ["certificate_view", "pair_view", "pem", "account_view", "account_summary",
@@ -26,10 +28,12 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def certificate_view(certificate: Certificate) -> dict[str, Any]:
+def certificate_view(certificate: Certificate, at: datetime | None = None) -> dict[str, Any]:
+    """``at``: the time the status is for (a certificate past notAfter is ``expired``
+    without an event); None: the CA's clock in a request, else now."""
     view: dict[str, Any] = {
         "id": str(certificate.id),
-        "status": certificate.status.value,
+        "status": effective_status(certificate, at or _now()),
         "issuer": certificate.issuer,
         "profile": certificate.profile,
         "subject": certificate.subject,
@@ -70,7 +74,20 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
                               "requested_by": certificate.revocation_source,
                               "superseded_by": str(certificate.superseded_by)
                               if certificate.superseded_by else None}
+    lock = certificate.unlock_state
+    if lock.locked:
+        view["pin_lock"] = {"state": lock.state.value, "key_serial": lock.key_serial,
+                            "code_expires_at": _time(lock.expires_at),
+                            "failed_tries": lock.failures}
     return view
+
+
+def _now() -> datetime:
+    if has_app_context():
+        from api.context import ledger
+
+        return ledger().clock()
+    return datetime.now(UTC)
 
 
 def pair_view(pair: CertificatePair) -> dict[str, Any]:

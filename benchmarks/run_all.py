@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = [("bench_lifecycle.py", []), ("bench_sm2.py", []), ("bench_crl.py", ["--postgres"]),
            ("bench_ocsp.py", []), ("bench_apply.py", []), ("bench_ops.py", []),
            ("bench_nonce_flood.py", []), ("bench_audit.py", []),
-           ("bench_orders.py", [])]
+           ("bench_orders.py", []), ("bench_notices.py", [])]
 
 
 def main() -> int:

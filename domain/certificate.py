@@ -18,6 +18,8 @@ derived from the pair id and its role, and the pair is approved, rejected and is
 
 from __future__ import annotations
 
+import hmac
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -41,6 +43,7 @@ from domain.errors import IllegalTransition
 from domain.events import ActorCreated, ActorEvent, who
 from domain.reasons import RevocationReason
 from domain.topics import stable_topics
+from domain.unlock import UNLOCKED, LockState, UnlockState
 
 __all__ = ["Certificate", "Status", "PairRole", "PAIR_ROLES", "SIGNING", "ENCRYPTION",
            "APPLICANT_CSR", "MAX_REASON_LENGTH", "ApplicationKind", "RevocationSource"]
@@ -294,3 +297,104 @@ class Certificate(Aggregate, CertificateRules, created_event_name="Applied"):
             self.revoke(actor, at, kind.supersession_reason, comment=f"{kind.value}: "
                         f"superseded by {successor_id}",
                         requested_by=RevocationSource.SUPERSEDED, superseded_by=successor_id)
+
+    # ---- PIN unlock (解锁, seed 002): the rules are in domain/unlock.py ------------------
+    # A certificate without unlock events has the class default: its key is not locked.
+    unlock_state: UnlockState = UNLOCKED
+
+    class LockReported(ActorEvent):
+        """The USB key holding this certificate's private key locked itself (wrong PINs)."""
+
+        TOPIC = "certledger:Certificate.LockReported:v1"
+        key_serial: str | None
+        comment: str = ""
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.unlock_state = UnlockState(LockState.LOCKED, key_serial=self.key_serial)
+
+    class UnlockRequested(ActorEvent):
+        TOPIC = "certledger:Certificate.UnlockRequested:v1"
+        key_serial: str | None
+        comment: str = ""
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.unlock_state = replace(aggregate.unlock_state, state=LockState.REQUESTED,
+                                             rejection_reason=None)
+
+    class UnlockApproved(ActorEvent):
+        """An officer approved the unlock: a one-time code, recorded only as its HMAC."""
+
+        TOPIC = "certledger:Certificate.UnlockApproved:v1"
+        code_hmac: str          # hex HMAC-SHA256 of the code under the server key hmac_key
+        hmac_key: str
+        expires_at: datetime
+        approval_id: str | None = None  # the approving request's id (a retry finds it)
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.unlock_state = replace(
+                aggregate.unlock_state, state=LockState.APPROVED, code_hmac=self.code_hmac,
+                expires_at=self.expires_at, failures=0, approval_id=self.approval_id)
+
+    class UnlockRejected(ActorEvent):
+        TOPIC = "certledger:Certificate.UnlockRejected:v1"
+        reason: str
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.unlock_state = replace(
+                aggregate.unlock_state, state=LockState.LOCKED, code_hmac=None,
+                expires_at=None, failures=0, approval_id=None, rejection_reason=self.reason)
+
+    class UnlockCodeFailed(ActorEvent):
+        """A wrong unlock code was tried; ``failures``: wrong tries of this code so far."""
+
+        TOPIC = "certledger:Certificate.UnlockCodeFailed:v1"
+        failures: int
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.unlock_state = replace(aggregate.unlock_state, failures=self.failures)
+
+    class Unlocked(ActorEvent):
+        TOPIC = "certledger:Certificate.Unlocked:v1"
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.unlock_state = UNLOCKED
+
+    def report_lock(self, actor: Actor, at: datetime, key_serial: str | None,
+                    comment: str = "") -> None:
+        self.check_status("report a locked key of", Status.ISSUED, Status.SUSPENDED)
+        self.check_not_expired("report a locked key of", at)
+        self.unlock_state.check_report()
+        self.trigger_event(self.LockReported, timestamp=at, key_serial=key_serial,
+                           comment=comment, **who(actor))
+
+    def request_unlock(self, actor: Actor, at: datetime, key_serial: str | None,
+                       comment: str = "") -> None:
+        self.check_status("unlock the key of", Status.ISSUED, Status.SUSPENDED)
+        self.unlock_state.check_request(key_serial)
+        self.trigger_event(self.UnlockRequested, timestamp=at, key_serial=key_serial,
+                           comment=comment, **who(actor))
+
+    def approve_unlock(self, actor: Actor, at: datetime, *, code_hmac: str, hmac_key: str,
+                       expires_at: datetime, approval_id: str | None) -> None:
+        self.unlock_state.check_review("approve", at)
+        self.trigger_event(self.UnlockApproved, timestamp=at, code_hmac=code_hmac,
+                           hmac_key=hmac_key, expires_at=expires_at, approval_id=approval_id,
+                           **who(actor))
+
+    def reject_unlock(self, actor: Actor, at: datetime, reason: str) -> None:
+        self.check_rejection_reason(reason)
+        self.unlock_state.check_review("reject", at)
+        self.trigger_event(self.UnlockRejected, timestamp=at, reason=reason, **who(actor))
+
+    def redeem_unlock(self, actor: Actor, at: datetime, code_hmac: str) -> bool:
+        """Unlock with the code whose HMAC is ``code_hmac``: True and ``Unlocked`` when it
+        is right; False and a counted ``UnlockCodeFailed`` when it is wrong."""
+        state = self.unlock_state
+        state.check_redeem(at)
+        assert state.code_hmac is not None
+        if hmac.compare_digest(state.code_hmac, code_hmac):
+            self.trigger_event(self.Unlocked, timestamp=at, **who(actor))
+            return True
+        self.trigger_event(self.UnlockCodeFailed, timestamp=at, failures=state.failures + 1,
+                           **who(actor))
+        return False

@@ -11,7 +11,9 @@ from projections.accounts import AccountsReadModel
 from projections.audit_tree import AuditTreeModel
 from projections.authorities import AuthoritiesReadModel
 from projections.base import ReadModel
+from projections.certificate_index import CertificateIndexModel
 from projections.crl_entries import CrlReadModel
+from projections.messages import MessagesModel
 from projections.ocsp_status import OcspReadModel
 from projections.orders import OrdersReadModel
 
@@ -20,4 +22,4 @@ __all__ = ["read_models"]
 
 def read_models() -> list[ReadModel]:
     return [AuthoritiesReadModel(), CrlReadModel(), OcspReadModel(), AccountsReadModel(),
-            OrdersReadModel(), AuditTreeModel()]
+            OrdersReadModel(), AuditTreeModel(), CertificateIndexModel(), MessagesModel()]

@@ -13,11 +13,14 @@ import hmac
 
 from ca.keys.keystore import KeyStore
 
-__all__ = ["HmacKey", "ID_NUMBER_KEY", "TOKEN_KEY", "CODE_KEY"]
+__all__ = ["HmacKey", "ID_NUMBER_KEY", "TOKEN_KEY", "CODE_KEY", "UNLOCK_CODE_KEY",
+           "WEBHOOK_KEY"]
 
 ID_NUMBER_KEY = "id-number-hmac-1"  # handlers' and persons' identity card numbers
 TOKEN_KEY = "token-derivation-1"    # tokens made for a retried request
 CODE_KEY = "confirmation-code-1"    # SMS confirmation codes (legal-person authorisation)
+UNLOCK_CODE_KEY = "unlock-code-1"   # PIN unlock codes: their HMAC, and codes for a retry
+WEBHOOK_KEY = "webhook-secret-1"    # webhook secrets, sealed
 
 
 class HmacKey:

@@ -98,6 +98,34 @@ def _order(media: bool = False, approve: bool = False, pay: bool = False,
     return make
 
 
+_UNLOCK_BODY: dict[str, Any] = {"code": ""}  # the code of the last _unlockable key
+
+
+def _lock_step(t: Tenants, step: str) -> str:
+    """An issued certificate of portal a whose key is at ``step`` of PIN unlock."""
+    ledger, portal, officer = t.api.ledger, t.actors["portal-a"], t.actors["officer-a"]
+    cid = uuid.UUID(_certificate(t, Status.ISSUED))
+    if step in ("locked", "requested", "approved"):
+        ledger.unlocks.report_lock(portal, cid, "UK-1")
+    if step in ("requested", "approved"):
+        ledger.unlocks.request(portal, cid, "UK-1")
+    if step == "approved":
+        _UNLOCK_BODY["code"] = ledger.unlocks.approve(officer, cid).code
+    return str(cid)
+
+
+def _locked(t: Tenants, _: Status) -> str:
+    return _lock_step(t, "locked")
+
+
+def _requested(t: Tenants, _: Status) -> str:
+    return _lock_step(t, "requested")
+
+
+def _unlockable(t: Tenants, _: Status) -> str:
+    return _lock_step(t, "approved")
+
+
 @dataclass(frozen=True)
 class Row:
     method: str
@@ -126,6 +154,14 @@ MATRIX = [
          body={"reason": "cACompromise"}),
     _row("POST", C + "/suspend", _certificate, ISSUED, OFFICER),
     _row("POST", C + "/resume", _certificate, SUSPENDED, OFFICER),
+    _row("POST", C + "/pin-lock", _certificate, ISSUED, PORTAL, OFFICER,
+         body={"key_serial": "UK-1"}),
+    _row("POST", C + "/unlock-request", _locked, ISSUED, PORTAL, OFFICER,
+         body={"key_serial": "UK-1"}),
+    _row("POST", C + "/unlock-request/approve", _requested, ISSUED, OFFICER),
+    _row("POST", C + "/unlock-request/reject", _requested, ISSUED, OFFICER,
+         body={"reason": "not the subscriber"}),
+    _row("POST", C + "/unlock", _unlockable, ISSUED, PORTAL, OFFICER, body=_UNLOCK_BODY),
     _row("GET", P, _pair, APPLIED, PORTAL, OFFICER, AUDITOR),
     _row("POST", P + "/approve", _pair, APPLIED, OFFICER),
     _row("POST", P + "/reject", _pair, APPLIED, OFFICER, body={"reason": "no seal"}),
@@ -133,6 +169,7 @@ MATRIX = [
     _row("POST", P + "/revoke", _pair, ISSUED, PORTAL, OFFICER,
          body={"reason": "keyCompromise"}),
     _row("GET", A, _account, APPLIED, PORTAL, OFFICER, AUDITOR),
+    _row("GET", A + "/messages", _account, APPLIED, PORTAL, OFFICER, AUDITOR),
     _row("POST", A + "/contacts", _account, APPLIED, PORTAL, OFFICER,
          body={"phone": "13900139000", "email": "li@example.cn"}),
     _row("POST", A + "/handler", _account, APPLIED, PORTAL, OFFICER,
@@ -266,7 +303,12 @@ AUDIT_ROUTES = [("GET", "/api/v1/audit/events"), ("GET", "/api/v1/audit/tree-hea
 
 @pytest.mark.parametrize("method,path", [("POST", "/api/v1/admin/portals"),
                                          ("GET", "/api/v1/admin/portals"),
-                                         ("POST", "/api/v1/admin/tokens"), *AUDIT_ROUTES])
+                                         ("POST", "/api/v1/admin/tokens"),
+                                         ("POST", "/api/v1/admin/webhooks"),
+                                         ("POST", "/api/v1/admin/notices"),
+                                         ("GET", "/api/v1/admin/webhooks"),
+                                         ("GET", "/api/v1/admin/webhooks/a/deliveries"),
+                                         *AUDIT_ROUTES])
 def test_admin_endpoints_are_the_admins(tenants: Tenants, method: str, path: str) -> None:
     body = {"code": "c", "name": "C"} if path.endswith("portals") else \
         {"name": "x", "role": "applicant-portal", "portal": "a"}
@@ -292,6 +334,15 @@ def test_the_matrix_covers_every_route_of_the_ra_api(tenants: Tenants) -> None:
         ("GET", "/api/v1/orders"), ("GET", "/api/v1/work-queue"),
         ("POST", "/api/v1/admin/portals"), ("GET", "/api/v1/admin/portals"),
         ("POST", "/api/v1/admin/tokens"), ("GET", "/api/v1/openapi.json"),
+        ("POST", "/api/v1/accounts/<id>/messages/<message_id>/read"),  # below
+        ("POST", "/api/v1/accounts/<id>/messages/<message_id>/unread"),
+        ("POST", "/api/v1/bindings/verify"),  # tests/e2e/test_bindings_api.py
+        ("POST", "/api/v1/unlock-requests"),  # tests/e2e/test_unlock_api.py
+        # public, no token: tests/e2e/test_public_services.py
+        ("GET", "/api/v1/public/revocations/<ca>"), ("GET", "/api/v1/public/revocations/<ca>.csv"),
+        ("POST", "/api/v1/public/query"), ("POST", "/api/v1/admin/webhooks"),
+        ("POST", "/api/v1/admin/notices"),
+        ("GET", "/api/v1/admin/webhooks"), ("GET", "/api/v1/admin/webhooks/<portal>/deliveries"),
         *((method, path.replace("issuing-ca/1", "<ca>/<int:number>")
            .replace("issuing-ca", "<ca>")) for method, path in AUDIT_ROUTES)}
     app = tenants.api.client.application
@@ -323,3 +374,23 @@ def test_the_order_lists_and_the_work_queue_show_the_callers_portals_only(
     number = ledger.orders.get_for(tenants.actors["portal-a"], uuid.UUID(mine)).order_number
     assert seen("portal-b", f"/api/v1/orders?order_number={number}") == []
     assert seen("portal-a", f"/api/v1/orders?order_number={number}") == [mine]
+
+
+def test_a_message_is_read_by_its_accounts_portal_only(tenants: Tenants) -> None:
+    ledger = tenants.api.ledger
+    account = ledger.accounts.register(tenants.actors["portal-a"], **REGISTRATION)
+    cid = ledger.certificates.apply(tenants.actors["portal-a"], csr=CSR, account_id=str(account),
+                                    **TLS)
+    ledger.certificates.approve(tenants.actors["officer-a"], cid)  # a review notice
+    ledger.read.runner.catch_up()
+    listed = tenants.call("GET", f"/api/v1/accounts/{account}/messages", "portal-a").json
+    message = listed["items"][0]["id"]
+    path = f"/api/v1/accounts/{account}/messages/{message}/read"
+    head = ledger.log.head()
+    for who, status in (("portal-b", 404), ("officer-b", 404), (None, 401), ("auditor", 403)):
+        for action in (path, path.replace("/read", "/unread")):
+            assert tenants.call("POST", action, who).status_code == status, who
+    assert tenants.call("GET", f"/api/v1/accounts/{account}/messages", "portal-b") \
+        .status_code == 404
+    assert ledger.log.head() == head
+    assert tenants.call("POST", path, "officer-a").status_code == 200
