@@ -159,7 +159,7 @@ def bootstrap(settings: Settings, *, keys: KeyStore | None = None, clock: Clock 
         audit_signers=AuditSigners(log, hierarchy, keys, clock, lint=lint,
                                    issuer=settings.audit.issuer or settings.default_issuer),
         orders=Orders(log, clock, BlobStore(settings.data_dir / "blobs"),
-                      HmacKey(keys, CODE_KEY), sms,
+                      HmacKey(keys, CODE_KEY), sms, HmacKey(keys, ID_NUMBER_KEY),
                       max_document_size=settings.document_max_bytes),
         sms=sms,
         unlocks=Unlocks(log, certificates, HmacKey(keys, UNLOCK_CODE_KEY), clock),

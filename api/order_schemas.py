@@ -84,6 +84,9 @@ ORDER_SCHEMAS: dict[str, Any] = {
          "name": _TEXT, "media_type": _TEXT,
          "sha256": {**_TEXT, "description": "the SHA-256 of the bytes, hex: checked"},
          "content_base64": {**_TEXT, "description": "the bytes, base64"}}, closed=False),
+    "SmsAuthorisation": _object({}, {"legal_person": _object(
+        {"name": _TEXT, "id_number": {**_TEXT, "description": "kept only as an HMAC"},
+         "phone": _TEXT}, closed=False)}, closed=False),
     "Authorisation": _object({"method": {"enum": ["sms", "letter"]}},
                              {"code": {**_TEXT, "description": "sms: the six digits sent"},
                               "document_sha256": {**_TEXT, "description": "letter: the "

@@ -148,13 +148,15 @@ def attach(order_id: str) -> Any:
 
 
 @blueprint.post("/orders/<order_id>/authorisation/sms")
-@operation("Send the legal person (the account's handler) a confirmation code by SMS",
-           _TAG, _OK, request="Empty", request_required=False, errors=(409,))
+@operation("Send the legal person a confirmation code by SMS (to the phone given, else "
+           "to the account's handler's)", _TAG, _OK, request="SmsAuthorisation",
+           request_required=False, errors=(409,))
 @require(PORTAL, OFFICER)
 @idempotent
 def send_code(order_id: str) -> Any:
-    body()
-    return answer(ledger().orders.send_code(current_actor(), _id(order_id)))
+    data = body()
+    return answer(ledger().orders.send_code(current_actor(), _id(order_id),
+                                            data.get("legal_person")))
 
 
 @blueprint.post("/orders/<order_id>/authorisation")
@@ -168,7 +170,9 @@ def authorise(order_id: str) -> Any:
     orders, actor, ident = ledger().orders, current_actor(), _id(order_id)
     if data["method"] == "sms":
         return answer(orders.confirm_code(actor, ident, data.get("code")))
-    if data["method"] == "letter":
+    if data["method"] == "letter":   # the counter checks the letter (seed 004)
+        if actor.role is not OFFICER:
+            raise ApiError(403, "officer_only", "an officer checks and records the letter")
         return answer(orders.authorise_by_letter(actor, ident,
                                                  text(data, "document_sha256", 64)))
     raise ApiError(400, "bad_method", "method is sms or letter")

@@ -12,7 +12,6 @@ of the certificate (approved, issued) the command reads and hands to the method 
 from __future__ import annotations
 
 import hmac
-import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,7 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.actors import Actor
-from domain.errors import IllegalTransition, InvalidRequest
+from domain.errors import IllegalTransition
 from domain.events import ActorCreated, ActorEvent, who
 from domain.ids import order_id
 from domain.orders_data import (
@@ -29,6 +28,7 @@ from domain.orders_data import (
     OrderStatus,
     check_delivery,
     check_invoice,
+    check_payment,
     check_shipping,
     check_text,
 )
@@ -37,7 +37,6 @@ from domain.topics import stable_topics
 __all__ = ["Order", "OrderStatus", "SMS_ATTEMPTS"]
 
 SMS_ATTEMPTS = 5
-_REFERENCE = re.compile(r"^[\w.:/-]{1,100}$")
 
 
 @stable_topics("certledger:Order")
@@ -127,6 +126,9 @@ class Order(Aggregate, OrderRules, created_event_name="Placed"):
         code_hmac: str
         hmac_key: str
         expires_at: datetime
+        legal_person: str | None = None     # the name given (None: the account's handler)
+        id_number_hmac: str | None = None   # the legal person's ID number, as an HMAC
+        id_hmac_key: str | None = None
 
         def apply(self, aggregate: Order) -> None:
             aggregate.sms = {"code_hmac": self.code_hmac, "expires_at": self.expires_at,
@@ -193,13 +195,7 @@ class Order(Aggregate, OrderRules, created_event_name="Placed"):
     def pay(self, actor: Actor, at: datetime, *, method: str, amount: object,
             reference: str, approved: bool) -> None:
         """Record the payment: of an approved application, the order's price exactly."""
-        method = check_text(method, "method", 50)
-        if not isinstance(reference, str) or not _REFERENCE.match(reference):
-            raise InvalidRequest("reference is 1 to 100 letters, digits or .:/_-",
-                                 code="bad_field")
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise InvalidRequest("amount is a whole number of fen (0.01 CNY)",
-                                 code="bad_amount")
+        method, amount = check_payment(method, amount, reference)
         self.check_status("pay", OrderStatus.PLACED)
         if not approved:
             raise IllegalTransition("an application is paid for once it is approved",
@@ -266,11 +262,12 @@ class Order(Aggregate, OrderRules, created_event_name="Placed"):
                            sha256=document.sha256)
 
     def send_code(self, actor: Actor, at: datetime, *, phone_tail: str, code_hmac: str,
-                  hmac_key: str, expires_at: datetime) -> None:
+                  hmac_key: str, expires_at: datetime, **legal_person: str | None) -> None:
+        """``legal_person``: legal_person, id_number_hmac, id_hmac_key (if given)."""
         self.check_not_authorised()
         self.trigger_event(self.SmsCodeSent, timestamp=at, **who(actor),
                            phone_tail=phone_tail, code_hmac=code_hmac, hmac_key=hmac_key,
-                           expires_at=expires_at)
+                           expires_at=expires_at, **legal_person)
 
     def confirm_code(self, actor: Actor, at: datetime, code_hmac: str) -> bool:
         """Authorise if ``code_hmac`` is the code sent (in time, within SMS_ATTEMPTS);

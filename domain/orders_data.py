@@ -13,7 +13,7 @@ from domain.identity import check_mobile
 from domain.portals import check_display_name
 
 __all__ = ["OrderStatus", "OrderRules", "check_text", "Document", "check_invoice",
-           "check_delivery",
+           "check_delivery", "check_payment",
            "check_shipping", "check_document", "MEDIA", "DOCUMENT_KINDS", "INVOICE_FIELDS",
            "SHIPPING_FIELDS"]
 
@@ -50,6 +50,19 @@ class OrderRules:
         if self.authorisation is not None:
             raise IllegalTransition("the legal person has authorised this application",
                                     code="already_authorised")
+
+
+_REFERENCE = re.compile(r"^[\w.:/-]{1,100}$")
+
+
+def check_payment(method: object, amount: object, reference: object) -> tuple[str, int]:
+    """A payment's method and amount (fen), and its reference: checked."""
+    if not isinstance(reference, str) or not _REFERENCE.match(reference):
+        raise InvalidRequest("reference is 1 to 100 letters, digits or .:/_-",
+                             code="bad_field")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise InvalidRequest("amount is a whole number of fen (0.01 CNY)", code="bad_amount")
+    return check_text(method, "method", 50), amount
 
 
 def check_text(value: object, what: str, limit: int) -> str:

@@ -95,7 +95,7 @@ def _detail(event: Any) -> dict[str, Any]:
         return {"kind": event.document_kind, "name": event.name, "size": event.size,
                 "sha256": event.sha256}
     if isinstance(event, Order.SmsCodeSent):
-        return {"phone_tail": event.phone_tail}
+        return {"phone_tail": event.phone_tail, "legal_person": event.legal_person}
     if isinstance(event, Order.Authorised):
         return {"method": event.method, "document_sha256": event.document_sha256}
     if isinstance(event, Order.InvoiceRequested):

@@ -30,10 +30,11 @@ from domain.actors import Actor
 from domain.certificate import ApplicationKind, Certificate, Status
 from domain.claims import OrderNumberClaim
 from domain.errors import InvalidRequest, NotFound
-from domain.identity import check_mobile
+from domain.identity import check_id_number, check_mobile
 from domain.ids import order_id
 from domain.orders import Order
 from domain.orders_data import check_document
+from domain.portals import check_display_name
 
 __all__ = ["Orders", "place_order", "CODE_TTL", "WrongCode"]
 
@@ -64,12 +65,13 @@ def _not_found(certificate_id: UUID | None) -> NotFound:
 
 class Orders:
     def __init__(self, log: EventLog, clock: Clock, blobs: BlobStore, codes: Hmac,
-                 sms: SmsGateway, *, max_document_size: int) -> None:
+                 sms: SmsGateway, id_numbers: Hmac, *, max_document_size: int) -> None:
         self._log = log
         self._clock = clock
         self._blobs = blobs
         self._codes = codes
         self._sms = sms
+        self._id_numbers = id_numbers
         self.max_document_size = max_document_size
 
     def get_for(self, actor: Actor, certificate_id: UUID | None) -> Order:
@@ -138,18 +140,34 @@ class Orders:
         return self._update(actor, certificate_id,
                             lambda o, at: o.attach(actor, at, document))
 
-    def send_code(self, actor: Actor, certificate_id: UUID) -> Order:
-        """Send the legal person (the account's handler's mobile) a confirmation code; only
-        its HMAC is recorded."""
+    def send_code(self, actor: Actor, certificate_id: UUID,
+                  legal_person: dict[str, Any] | None = None) -> Order:
+        """Send the legal person a confirmation code (法人授权): to the mobile of
+        ``legal_person`` (name, id_number, phone), else of the account's handler. Only the
+        code's HMAC is recorded, and the ID number's."""
+        person: dict[str, str | None] = {}
+        phone = None
+        if legal_person is not None:
+            if not isinstance(legal_person, dict):
+                raise InvalidRequest("legal_person is {name, id_number, phone}",
+                                     code="bad_legal_person")
+            phone = check_mobile(legal_person.get("phone"), "legal_person.phone")
+            person = {"legal_person": check_display_name(legal_person.get("name"),
+                                                         "legal_person.name", 100),
+                      "id_number_hmac": self._id_numbers.digest(check_id_number(
+                          legal_person.get("id_number")).encode()).hex(),
+                      "id_hmac_key": self._id_numbers.key_ref}
         code = f"{secrets.randbelow(10 ** 6):06d}"
+        sent_to: list[str] = []
 
         def send(order: Order, at: datetime) -> None:
-            phone = self._phone(order)
-            order.send_code(actor, at, phone_tail=phone[-4:], code_hmac=self._digest(
-                order, code), hmac_key=self._codes.key_ref, expires_at=at + CODE_TTL)
+            sent_to[:] = [phone or self._phone(order)]
+            order.send_code(actor, at, phone_tail=sent_to[0][-4:], code_hmac=self._digest(
+                order, code), hmac_key=self._codes.key_ref, expires_at=at + CODE_TTL,
+                **person)
 
         order = self._update(actor, certificate_id, send)
-        self._sms.send(self._phone(order), f"CertLedger {order.order_number}: {code}")
+        self._sms.send(sent_to[0], f"CertLedger {order.order_number}: {code}")
         return order
 
     def confirm_code(self, actor: Actor, certificate_id: UUID, code: object) -> Order:

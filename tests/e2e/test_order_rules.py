@@ -66,7 +66,7 @@ def test_bad_input_is_a_clear_4xx_and_records_nothing(tenants: Tenants) -> None:
     forged = {**document(b"the real licence"), "sha256": document(b"another")["sha256"]}
     d.refused("POST", f"/api/v1/orders/{cid}/documents", "portal-a", 400, "digest_mismatch",
               json=forged)
-    d.refused("POST", f"/api/v1/orders/{cid}/authorisation", "portal-a", 409,
+    d.refused("POST", f"/api/v1/orders/{cid}/authorisation", "officer-a", 409,
               "letter_missing", json={"method": "letter",
                                       "document_sha256": forged["sha256"]})
     d.refused("POST", f"/api/v1/orders/{cid}/payment", "portal-a", 400, "bad_amount",

@@ -197,7 +197,7 @@ MATRIX = [
         "sha256": hashlib.sha256(b"seal").hexdigest(),
         "content_base64": base64.b64encode(b"seal").decode()}),
     _row("POST", ORD + "/authorisation/sms", _order(handler=True), APPLIED, PORTAL, OFFICER),
-    _row("POST", ORD + "/authorisation", _order(letter=True), APPLIED, PORTAL, OFFICER,
+    _row("POST", ORD + "/authorisation", _order(letter=True), APPLIED, OFFICER,
          body={"method": "letter", "document_sha256": LETTER_SHA}),
 ]
 

@@ -177,9 +177,13 @@ def test_seed_004_new_application_authorised_paid_shipped_delivered_activated(
                   shipping=shipping)["id"]
     other = d.apply(enterprise, "organisation-signing", ORG)["id"]
     assert d.order(cid)["amount"] == 68000   # the certificate and its USB key
-    # authorisation by SMS: the code goes to the handler, only its HMAC is recorded
-    d.call("POST", f"/api/v1/orders/{cid}/authorisation/sms", json={})
-    message = tenants.api.ledger.sms.last("13700137000")
+    # authorisation by SMS: the legal person's name, ID number and mobile; the code goes
+    # to that mobile; only the code's and the ID number's HMACs are recorded
+    legal_person = {"name": "张三", "id_number": "11010519491231002X", "phone": "13900139000"}
+    d.call("POST", f"/api/v1/orders/{cid}/authorisation/sms",
+           json={"legal_person": legal_person})
+    assert tenants.api.ledger.sms.last("13700137000") is None   # not the handler's
+    message = tenants.api.ledger.sms.last("13900139000")
     assert message is not None
     code = message.rsplit(" ", 1)[-1]
     wrong = "000000" if code != "000000" else "111111"
@@ -192,7 +196,9 @@ def test_seed_004_new_application_authorised_paid_shipped_delivered_activated(
     letter = document(b"%PDF-1.4 letter of authorisation", "authorisation-letter",
                       "授权书.pdf")
     d.call("POST", f"/api/v1/orders/{other}/documents", json=letter)
-    authorised = d.call("POST", f"/api/v1/orders/{other}/authorisation",
+    d.refused("POST", f"/api/v1/orders/{other}/authorisation", "portal-a", 403,
+              "officer_only", json={"method": "letter", "document_sha256": letter["sha256"]})
+    authorised = d.call("POST", f"/api/v1/orders/{other}/authorisation", "officer-a",
                         json={"method": "letter", "document_sha256": letter["sha256"]})
     assert authorised["authorisation"] == {"method": "letter",
                                            "document_sha256": letter["sha256"]}
@@ -220,8 +226,10 @@ def test_seed_004_new_application_authorised_paid_shipped_delivered_activated(
         "approved", "invoice_requested", "paid", "issued", "shipped", "delivered",
         "activated"]
     stored = tenants.api.ledger.log.recorder.select_notifications(start=1, limit=100_000)
-    assert not any(code.encode() in n.state for n in stored if b"SmsCode" in
-                   n.topic.encode())
+    sent = [n.state for n in stored if n.topic == "certledger:Order.SmsCodeSent:v1"]
+    assert len(sent) == 1 and code.encode() not in sent[0]
+    assert not any(b"11010519491231002X" in n.state for n in stored)
+    assert "张三".encode() in sent[0] or b"\\u5f20" in sent[0]
 
 
 def test_the_orders_read_model_is_rebuilt_the_same_from_the_log(tenants: Tenants) -> None:
