@@ -2,8 +2,8 @@
 log this account in, and if not, why. Pure: it takes what the certificate index holds.
 
 The reasons, in the order they are checked (the first that applies is the answer).
-``not_activated`` is fed by the index's ``activated`` column: 1 for every certificate
-today; the orders work (activation) sets it.
+``not_activated`` comes from the index's ``activated`` column: 0 from the order's
+``Placed`` until its ``Activated``; 1 for a certificate without an order.
 """
 
 from __future__ import annotations

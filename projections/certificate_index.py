@@ -4,9 +4,10 @@ the issue-10 services look up, and the account fields the public query matches.
 - the expiry-notice job: ``not_after`` (Unix seconds, indexed) and ``issued_position``
   (what was issued since its last run);
 - the binding check: the SHA-256 of the certificate's DER, its account, status, lock
-  state, ``activated`` (1 unless the orders work says otherwise: a seam);
+  state, ``activated`` (0 from its order's ``Placed`` until the order's ``Activated``;
+  1 for a certificate without an order: dual pairs, data from before orders);
 - public revocation announcements: revoked rows per issuer, newest first;
-- the public query: ``order_number`` (a column the orders work fills; empty today),
+- the public query: ``order_number`` (from the order's ``Placed``),
   joined with ``rm_cert_accounts`` (username, organisation, handler's phone, the HMAC
   of the handler's ID number: never the number).
 
@@ -25,6 +26,7 @@ from cryptography.x509.oid import NameOID
 
 from domain.accounts import Account
 from domain.certificate import Certificate
+from domain.orders import Order
 from domain.reasons import RevocationReason
 from domain.unlock import LockState
 from projections.base import ReadModel
@@ -65,7 +67,8 @@ class CertificateIndexModel(ReadModel):
     tables = ("rm_cert_index", "rm_cert_accounts")
     topics = frozenset({Certificate.Applied.TOPIC, Certificate.Issued.TOPIC,
                         Certificate.Revoked.TOPIC, Account.Registered.TOPIC,
-                        Account.HandlerSet.TOPIC, *_STATUS, *_LOCK})
+                        Account.HandlerSet.TOPIC, Order.Placed.TOPIC, Order.Activated.TOPIC,
+                        *_STATUS, *_LOCK})
 
     def process(self, tx: Transaction, event: Any, position: int) -> None:
         ident, when = str(event.originator_id), iso(event.timestamp)
@@ -93,6 +96,13 @@ class CertificateIndexModel(ReadModel):
                         int(event.not_after.timestamp()),
                         hashlib.sha256(event.certificate_der).hexdigest(), organisation,
                         common_name, when, position, position, ident))
+        elif isinstance(event, Order.Placed):  # saved with (after) its certificate's Applied
+            tx.execute("UPDATE rm_cert_index SET order_number = ?, order_id = ?, activated = 0"
+                       " WHERE certificate_id = ?",
+                       (event.order_number, ident, str(event.certificate_id)))
+        elif isinstance(event, Order.Activated):
+            tx.execute("UPDATE rm_cert_index SET activated = 1, updated_at = ?, position = ?"
+                       " WHERE order_id = ?", (when, position, ident))
         elif isinstance(event, Certificate.Revoked):
             tx.execute("UPDATE rm_cert_index SET status = 'revoked', revocation_reason = ?,"
                        " revoked_at = ?, revoked_position = ?, updated_at = ?, position = ?"

@@ -19,8 +19,9 @@ CREATE TABLE IF NOT EXISTS rm_cert_index (
     revoked_position BIGINT,
     lock_state TEXT NOT NULL DEFAULT 'unlocked',
     key_serial TEXT,
-    activated INTEGER NOT NULL DEFAULT 1, -- orders (another branch) may set 0 until activation
-    order_number TEXT,                    -- filled by the orders work; matched by the query
+    activated INTEGER NOT NULL DEFAULT 1, -- 0 from an order's Placed until its Activated
+    order_number TEXT,                    -- the order's number (matched by the query)
+    order_id TEXT,                        -- the Order aggregate's id (its Activated finds the row)
     applied_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     position BIGINT NOT NULL,             -- the log position of the row's last change
@@ -32,6 +33,7 @@ CREATE INDEX IF NOT EXISTS rm_cert_index_der ON rm_cert_index (der_sha256);
 CREATE INDEX IF NOT EXISTS rm_cert_index_revoked ON rm_cert_index (issuer, revoked_position);
 CREATE INDEX IF NOT EXISTS rm_cert_index_account ON rm_cert_index (account_id);
 CREATE INDEX IF NOT EXISTS rm_cert_index_order ON rm_cert_index (order_number);
+CREATE INDEX IF NOT EXISTS rm_cert_index_order_id ON rm_cert_index (order_id);
 
 -- the accounts' fields the public query matches (the ID number only as its HMAC)
 CREATE TABLE IF NOT EXISTS rm_cert_accounts (

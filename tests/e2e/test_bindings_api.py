@@ -31,14 +31,19 @@ def account(t: Tenants, username: str, who: str = "portal-a") -> UUID:
                                           name="李四", contacts={"phone": "13800138000"})
 
 
-def certificate(t: Tenants, owner: UUID) -> tuple[UUID, bytes]:
-    ledger = t.api.ledger
-    cid = ledger.certificates.apply(t.actors["portal-a"],
-                                    csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
+def certificate(t: Tenants, owner: UUID, activate: bool = True) -> tuple[UUID, bytes]:
+    """An issued certificate of ``owner``, its order paid and activated (激活) unless not
+    ``activate``: the portal's subscriber may use it from then on."""
+    ledger, portal = t.api.ledger, t.actors["portal-a"]
+    cid = ledger.certificates.apply(portal, csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
                                     account_id=str(owner), **TLS)
     ledger.certificates.approve(t.actors["officer-a"], cid)
     der = ledger.certificates.issue(t.actors["officer-a"], cid).certificate_der
     assert der is not None
+    if activate:
+        amount = ledger.orders.get_for(portal, cid).amount
+        ledger.orders.pay(portal, cid, method="cash", amount=amount, reference="r-1")
+        ledger.orders.activate(portal, cid)
     return cid, der
 
 
@@ -84,11 +89,7 @@ def _expire(t: Tenants, cid: UUID) -> None:
 
 
 def _not_activated(t: Tenants, cid: UUID) -> None:
-    """What the orders work (activation, another branch) will do: the index's column."""
-    t.api.ledger.read.runner.catch_up()
-    with t.api.ledger.read.database.transaction() as tx:
-        tx.execute("UPDATE rm_cert_index SET activated = 0 WHERE certificate_id = ?",
-                   (str(cid),))
+    """Nothing to do: the certificate of this case is issued and paid, never activated."""
 
 
 def _lock(t: Tenants, cid: UUID) -> None:
@@ -103,7 +104,7 @@ def _lock(t: Tenants, cid: UUID) -> None:
 def test_each_reason_to_refuse(tenants: Tenants, change: Callable[[Tenants, UUID], None],
                                reason: str) -> None:
     owner = account(tenants, "li.si")
-    cid, der = certificate(tenants, owner)
+    cid, der = certificate(tenants, owner, activate=reason != "not_activated")
     change(tenants, cid)
     answer = check(tenants, "li.si", der)
     assert answer.status_code == 200, answer.json

@@ -26,9 +26,13 @@ TLS = {"profile": "tls-server", "subject": {"dns_names": ["expiry.example.cn"]}}
 SENT = ExpiryNotice.Sent.TOPIC
 
 
-def issue(ledger: CertLedger, account_id: UUID) -> UUID:
+def issue(ledger: CertLedger, account_id: UUID, renewing: UUID | None = None) -> UUID:
+    """A certificate of the account, new or (``renewing``) its successor: issuing it
+    supersedes the one renewed."""
     cid = ledger.certificates.apply(PORTAL, csr=make_csr(KeyAlgorithm.ECDSA_P256)[1],
-                                    validity_days=90, account_id=str(account_id), **TLS)
+                                    validity_days=90, account_id=str(account_id),
+                                    kind="renew" if renewing else "new",
+                                    predecessor_id=renewing, **TLS)
     ledger.certificates.approve(OFFICER, cid)
     ledger.certificates.issue(OFFICER, cid)
     return cid
@@ -63,12 +67,13 @@ def test_each_threshold_once_per_certificate(api: Api) -> None:
     ledger = api.ledger
     account = ledger.accounts.register(PORTAL, kind="personal", username="wang.wu",
                                        name="王五", contacts={"phone": "13800138000"})
-    kept, renewed = issue(ledger, account), issue(ledger, account)
+    renewed = issue(ledger, account)
+    kept = issue(ledger, account, renewing=renewed)  # renewed before any threshold
     not_after = ledger.certificates.get(kept).not_after
     assert not_after is not None
     ledger.read.runner.catch_up()
     assert ledger.read.notices.run().sent == 0  # first run: nothing due yet
-    ledger.certificates.revoke(OFFICER, renewed, RevocationReason.SUPERSEDED)
+    assert ledger.certificates.get(renewed).revocation_reason is RevocationReason.SUPERSEDED
     assert run_at(ledger, 29.9, not_after) == 1
     assert ledger.read.notices.run().sent == 0  # the job again: nothing new
     forgetful = ExpiryNotices(ledger.log, Forgetful(ledger.read.database), ledger.clock)
