@@ -13,8 +13,8 @@ from api.errors import ApiError
 from api.json_body import json_body
 from domain.reasons import RevocationReason
 
-__all__ = ["body", "path_id", "text", "optional_text", "csr_text", "issuer_name",
-           "optional_time", "revocation_reason"]
+__all__ = ["body", "whole_number", "MAX_POSITION", "path_id", "text", "optional_text",
+           "csr_text", "issuer_name", "optional_time", "revocation_reason"]
 
 
 def body(*required: str) -> dict[str, Any]:
@@ -26,6 +26,20 @@ def body(*required: str) -> dict[str, Any]:
     if missing:
         raise ApiError(400, "missing_fields", f"missing fields: {', '.join(missing)}")
     return data
+
+
+MAX_POSITION = 2**63 - 1  # a log or read-model position: a 64-bit column
+
+
+def whole_number(value: str, low: int, high: int) -> int | None:
+    """``value`` (a query parameter, a cursor's position) as a whole number from ``low`` to
+    ``high`` in ASCII digits; None for anything else. ``str.isdigit`` alone lets through
+    "²" (which ``int`` refuses) and thousands of digits (which ``int`` refuses too, and
+    which no 64-bit column holds)."""
+    if not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > len(str(high)):
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
 
 
 def path_id(value: str, code: str, what: str) -> UUID:

@@ -1,0 +1,63 @@
+"""Regressions of the adversarial probe of the RA, admin, audit and public endpoints
+(fix/probe): each input here once answered 500 or was recorded as given. A refusal is a
+4xx with the error body, and records nothing."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Tenants
+from tests.e2e.seed_helpers import desk
+
+
+def _cursor(kind: str, position: str) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{position}".encode()).decode().rstrip("=")
+
+
+def _refused(tenants: Tenants, method: str, path: str, who: str | None, status: int,
+             **kwargs: Any) -> dict[str, Any]:
+    head = tenants.api.ledger.log.head()
+    answer = tenants.call(method, path, who, **kwargs)
+    assert answer.status_code == status, (path, kwargs, answer.status_code, answer.get_data())
+    error = answer.json["error"]
+    assert set(error) == {"code", "message", "request_id"}, error
+    assert tenants.api.ledger.log.head() == head, f"{path} recorded something"
+    return error  # type: ignore[no-any-return]
+
+
+# "²" passes str.isdigit() but int() refuses it; 5,000 digits pass isdigit() and int()
+# refuses them too (Python's 4,300-digit limit); 25 digits overflow a 64-bit column
+BAD_NUMBERS = ["²", "9" * 5000, "9" * 25]
+
+
+def test_limits_and_cursors_of_odd_digits_are_400(tenants: Tenants) -> None:
+    d = desk(tenants)
+    account = d.register()
+    pages = {"/api/v1/orders": "o", f"/api/v1/accounts/{account}/orders": "o",
+             f"/api/v1/accounts/{account}/certificates": "o", "/api/v1/work-queue": "o",
+             f"/api/v1/accounts/{account}/messages": "m", "/api/v1/accounts": "a"}
+    for path, kind in pages.items():
+        for number in BAD_NUMBERS:
+            _refused(tenants, "GET", path, "officer-a", 400, query_string={"limit": number})
+            _refused(tenants, "GET", path, "officer-a", 400,
+                     query_string={"cursor": _cursor(kind, number)})
+    tenants.api.ledger.read.runner.catch_up()  # the CA's name in the read model
+    for path in ("/api/v1/public/revocations/issuing-ca",
+                 "/api/v1/public/revocations/issuing-ca.csv"):
+        for number in BAD_NUMBERS:
+            _refused(tenants, "GET", path, None, 400, query_string={"limit": number})
+            _refused(tenants, "GET", path, None, 400,
+                     query_string={"cursor": _cursor("r", number)})
+    for number in BAD_NUMBERS:
+        for name in ("limit", "after"):
+            _refused(tenants, "GET", "/api/v1/audit/events", "auditor", 400,
+                     query_string={name: number})
+
+
+@pytest.mark.parametrize("limit", ["1", "200", "0001"])
+def test_a_whole_limit_still_pages(tenants: Tenants, limit: str) -> None:
+    answer = tenants.call("GET", "/api/v1/orders", "officer-a", query_string={"limit": limit})
+    assert answer.status_code == 200, answer.json
