@@ -127,8 +127,10 @@ def query() -> Any:
     if len(given) < 2:
         raise ApiError(400, "two_fields_needed", "give at least two of: "
                        + ", ".join(QUERY_FIELDS))
-    if not all(isinstance(v, str) and len(v) <= 200 for v in given.values()):
-        raise ApiError(400, "bad_field", "every field is text of at most 200 characters")
+    if not all(isinstance(v, str) and len(v) <= 200 and "\x00" not in v
+               for v in given.values()):
+        raise ApiError(400, "bad_field", "every field is text of at most 200 characters "
+                                         "(no NUL)")
     fields = dict(given)
     if "username" in fields:
         fields["username"] = fields["username"].upper()
