@@ -25,7 +25,7 @@ from domain.topics import stable_topics
 
 __all__ = ["Portal", "DEFAULT_PORTAL", "check_portal_code", "check_display_name"]
 
-_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 MAX_NAME_LENGTH = 200
 
 

@@ -86,3 +86,45 @@ def test_nul_in_a_public_query_field_is_a_400(tenants: Tenants, field: str) -> N
     error = _refused(tenants, "POST", "/api/v1/public/query", None, 400,
                      json={field: "a\x00", "username": "someone"})
     assert error["code"] == "bad_field"
+
+
+def _order(tenants: Tenants) -> tuple[str, str]:
+    d = desk(tenants)
+    account = d.register()
+    cid = str(d.apply(account)["id"])
+    d.approve(cid)
+    return account, cid
+
+
+def test_a_trailing_line_break_or_non_ascii_digits_are_refused(tenants: Tenants) -> None:
+    """``$`` matches before a final line break, and ``\\d`` matches every script's digits:
+    "ABC\\n" was a username, "13８００１３８０００" a mobile, and an ID number in
+    full-width digits was taken (and its HMAC matched no one)."""
+    account, cid = _order(tenants)
+    registration = {"kind": "personal", "name": "李四", "contacts": {"phone": "13800138000"}}
+    for username in ("probe.user\n", "PROBE\n"):
+        _refused(tenants, "POST", "/api/v1/accounts", "portal-a", 400,
+                 json={**registration, "username": username})
+    for phone in ("13８００１３８０００", "138٠٠١٣٨٠٠٠"):
+        _refused(tenants, "POST", "/api/v1/accounts", "portal-a", 400,
+                 json={**registration, "username": "probe.phone",
+                       "contacts": {"phone": phone}})
+    for id_number in ("11010519491231002X".replace("0", "０"),):
+        _refused(tenants, "POST", f"/api/v1/accounts/{account}/handler", "portal-a", 400,
+                 json={"name": "王五", "phone": "13700137000", "id_number": id_number})
+    _refused(tenants, "POST", f"/api/v1/orders/{cid}/payment", "portal-a", 400,
+             json={"method": "wechat", "amount": 10000, "reference": "wx-1\n"})
+    _refused(tenants, "POST", "/api/v1/admin/webhooks", "admin", 400,
+             json={"portal": "a", "url": "https://hooks.example.cn/in\n"})
+    _refused(tenants, "POST", "/api/v1/admin/portals", "admin", 400,
+             json={"code": "c\n", "name": "Portal C"})
+
+
+def test_control_characters_in_order_text_are_refused(tenants: Tenants) -> None:
+    _, cid = _order(tenants)
+    for method in ("we\x00chat", "wechat\r\nX-Injected: 1", "\x1b[31mwechat"):
+        _refused(tenants, "POST", f"/api/v1/orders/{cid}/payment", "portal-a", 400,
+                 json={"method": method, "amount": 10000, "reference": "wx-1"})
+    answer = tenants.call("POST", f"/api/v1/orders/{cid}/payment", "portal-a",
+                          json={"method": "wechat", "amount": 10000, "reference": "wx-1"})
+    assert answer.status_code == 200, answer.json
