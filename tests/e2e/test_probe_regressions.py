@@ -128,3 +128,19 @@ def test_control_characters_in_order_text_are_refused(tenants: Tenants) -> None:
     answer = tenants.call("POST", f"/api/v1/orders/{cid}/payment", "portal-a",
                           json={"method": "wechat", "amount": 10000, "reference": "wx-1"})
     assert answer.status_code == 200, answer.json
+
+
+def test_the_login_check_names_no_other_portals_certificate(tenants: Tenants) -> None:
+    """Portal b checking portal a's certificate against b's own account learnt the id of
+    a's certificate (``certificate_id``); it learns only that it is another account's."""
+    from tests.e2e.test_bindings_api import account, certificate, check
+    cid, der = certificate(tenants, account(tenants, "li.si"))
+    account(tenants, "wang.wu", who="portal-b")
+    head = tenants.api.ledger.log.head()
+    for who in ("portal-b", "officer-b"):
+        answer = check(tenants, "wang.wu", der, who=who)
+        assert answer.status_code == 200, answer.json
+        assert answer.json == {"allowed": False, "reason": "another_account",
+                               "certificate_id": None}
+        assert str(cid) not in answer.get_data(as_text=True)
+    assert tenants.api.ledger.log.head() == head
