@@ -144,3 +144,55 @@ def test_the_login_check_names_no_other_portals_certificate(tenants: Tenants) ->
                                "certificate_id": None}
         assert str(cid) not in answer.get_data(as_text=True)
     assert tenants.api.ledger.log.head() == head
+
+
+def test_two_webhook_registrations_at_once_one_wins(tenants: Tenants,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both registrations load the portal's webhook before either saves. The loser's save
+    was retried and replaced the winner's: both callers got 201 and a secret, and the
+    winner's was void at once. Now the loser is a 409 and one registration is recorded."""
+    import threading
+
+    from domain.notices import Webhook
+    from tests.e2e.seed_helpers import topics_since
+
+    log = tenants.api.ledger.webhooks._log
+    load, barrier = log.load, threading.Barrier(2, timeout=10)
+    waited: set[str] = set()
+
+    def both_load_first(ident: Any, cls: Any = None, *args: Any, **kwargs: Any) -> Any:
+        found = load(ident, cls, *args, **kwargs)
+        name = threading.current_thread().name
+        if cls is Webhook and name.startswith("register-") and name not in waited:
+            waited.add(name)  # each registration's first load only
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(log, "load", both_load_first)
+    for round_ in range(2):  # the first registration, then two replacing it
+        head = tenants.api.ledger.log.head()
+        answers: dict[str, Any] = {}
+
+        def register(url: str, answers: dict[str, Any] = answers) -> None:
+            answers[url] = tenants.call("POST", "/api/v1/admin/webhooks", "admin",
+                                        json={"portal": "a", "url": url})
+
+        threads = [threading.Thread(target=register, name=f"register-{round_}-{n}",
+                                    args=(f"https://hooks.example.cn/{round_}/{n}",))
+                   for n in range(2)]
+        barrier.reset()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        statuses = sorted(answer.status_code for answer in answers.values())
+        assert statuses == [201, 409], {u: a.json for u, a in answers.items()}
+        loser = next(a for a in answers.values() if a.status_code == 409)
+        assert loser.json["error"]["code"] == "webhook_registration_raced"
+        assert "whsec_" not in loser.get_data(as_text=True)
+        assert topics_since(tenants, head) == \
+            ["Webhook.Registered" if round_ == 0 else "Webhook.Replaced"]
+        winner = next(url for url, a in answers.items() if a.status_code == 201)
+        tenants.api.ledger.read.runner.catch_up()
+        listed = tenants.call("GET", "/api/v1/admin/webhooks", "auditor").json["items"]
+        assert [w["url"] for w in listed if w["portal"] == "a"] == [winner]
