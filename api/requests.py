@@ -5,6 +5,7 @@ Each parser raises ApiError (a 4xx) for input it cannot take, before anything ru
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -51,10 +52,14 @@ def path_id(value: str, code: str, what: str) -> UUID:
 
 
 def text(data: dict[str, Any], key: str, limit: int = 1000) -> str:
-    """Optional text (``""`` when absent), at most ``limit`` characters."""
+    """Optional text (``""`` when absent), at most ``limit`` characters, without control
+    characters other than tab and line breaks (a NUL or a terminal escape in a comment
+    would be recorded for good and shown in every timeline)."""
     value = data.get(key, "")
     if not isinstance(value, str) or len(value) > limit:
         raise ApiError(400, "bad_field", f"{key} must be text of at most {limit} characters")
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
+        raise ApiError(400, "bad_field", f"{key} may not hold control characters")
     return value
 
 

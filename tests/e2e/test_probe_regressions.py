@@ -196,3 +196,23 @@ def test_two_webhook_registrations_at_once_one_wins(tenants: Tenants,
         tenants.api.ledger.read.runner.catch_up()
         listed = tenants.call("GET", "/api/v1/admin/webhooks", "auditor").json["items"]
         assert [w["url"] for w in listed if w["portal"] == "a"] == [winner]
+
+
+def test_control_characters_in_comments_are_refused(tenants: Tenants) -> None:
+    """A comment or reason was recorded as sent: NUL, a terminal escape, a DEL, shown in
+    every order timeline afterwards. Tabs and line breaks are still text."""
+    d = desk(tenants)
+    cid = str(d.apply(d.register())["id"])
+    for comment in ("ok\x00", "\x1b[2J cleared", "a\x7fb", "\x85next"):
+        _refused(tenants, "POST", f"/api/v1/certificates/{cid}/approve", "officer-a", 400,
+                 json={"comment": comment})
+        _refused(tenants, "POST", f"/api/v1/certificates/{cid}/reject", "officer-a", 400,
+                 json={"reason": comment})
+    d.approve(cid, comment="checked:\n\tlicence and seal")
+    d.pay(cid, 10000)
+    d.issue(cid)
+    for path in ("/pin-lock", "/unlock-request"):
+        _refused(tenants, "POST", f"/api/v1/certificates/{cid}{path}", "portal-a", 400,
+                 json={"key_serial": "UK-1", "comment": "lost\x00"})
+    d.call("POST", f"/api/v1/certificates/{cid}/pin-lock",
+           json={"key_serial": "UK-1", "comment": "locked\r\nafter 6 tries"})
