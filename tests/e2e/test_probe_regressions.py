@@ -216,3 +216,23 @@ def test_control_characters_in_comments_are_refused(tenants: Tenants) -> None:
                  json={"key_serial": "UK-1", "comment": "lost\x00"})
     d.call("POST", f"/api/v1/certificates/{cid}/pin-lock",
            json={"key_serial": "UK-1", "comment": "locked\r\nafter 6 tries"})
+
+
+@pytest.mark.parametrize("spoof", ["发票\u202egpj.exe", "Li\u2066 Si", "a\u2028b"])
+def test_bidi_controls_in_names_people_read_are_refused(tenants: Tenants, spoof: str) -> None:
+    """An invoice title, a recipient, a notice or an account name with a bidi override
+    reads otherwise than it is (the certificate subject refused them already)."""
+    account, cid = _order(tenants)
+    _refused(tenants, "POST", f"/api/v1/orders/{cid}/invoice", "portal-a", 400,
+             json={"title": spoof})
+    _refused(tenants, "POST", f"/api/v1/orders/{cid}/shipping", "portal-a", 400,
+             json={"media": "usb-key", "shipping": {"recipient": spoof, "phone": "13700137000",
+                                                   "address": "北京市海淀区某路1号"}})
+    _refused(tenants, "POST", "/api/v1/admin/notices", "admin", 400,
+             json={"portal": "a", "title": spoof, "body": "维护通知"})
+    _refused(tenants, "POST", "/api/v1/accounts", "portal-a", 400,
+             json={"kind": "personal", "username": "spoof.user", "name": spoof,
+                   "contacts": {"phone": "13800138000"}})
+    answer = tenants.call("POST", f"/api/v1/orders/{cid}/invoice", "portal-a",
+                          json={"title": "北京某某科技有限公司"})
+    assert answer.status_code == 200, answer.json
