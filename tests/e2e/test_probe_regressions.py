@@ -236,3 +236,27 @@ def test_bidi_controls_in_names_people_read_are_refused(tenants: Tenants, spoof:
     answer = tenants.call("POST", f"/api/v1/orders/{cid}/invoice", "portal-a",
                           json={"title": "北京某某科技有限公司"})
     assert answer.status_code == 200, answer.json
+
+
+def test_a_new_sms_code_at_most_once_a_minute(tenants: Tenants) -> None:
+    """Each call sent an SMS to the mobile given (any number) and brought five fresh tries
+    at the code: a portal could send without end. Now once a minute per order."""
+    from datetime import timedelta
+
+    from tests.e2e.seed_helpers import topics_since
+    _, cid = _order(tenants)
+    legal_person = {"name": "张三", "id_number": "11010519491231002X", "phone": "13900139000"}
+    path = f"/api/v1/orders/{cid}/authorisation/sms"
+    ledger = tenants.api.ledger
+    head = ledger.log.head()
+    first = tenants.call("POST", path, "portal-a", json={"legal_person": legal_person})
+    assert first.status_code == 200, first.json
+    sent = ledger.sms.last("13900139000")
+    error = _refused(tenants, "POST", path, "portal-a", 409,
+                     json={"legal_person": {**legal_person, "phone": "13900139001"}})
+    assert error["code"] == "code_sent_recently"
+    assert ledger.sms.last("13900139001") is None and ledger.sms.last("13900139000") == sent
+    assert topics_since(tenants, head) == ["Order.SmsCodeSent"]
+    ledger.clock.offset += timedelta(seconds=61)  # type: ignore[attr-defined]
+    again = tenants.call("POST", path, "officer-a", json={"legal_person": legal_person})
+    assert again.status_code == 200, again.json
