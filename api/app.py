@@ -9,7 +9,11 @@ from typing import Any
 from flask import Flask
 
 from api.context import EXTENSION
-from api.errors import refuse_writes_on_a_broken_log, register_error_handlers
+from api.errors import (
+    refuse_nul_in_the_url,
+    refuse_writes_on_a_broken_log,
+    register_error_handlers,
+)
 from api.settings import Settings
 from api.text import install_log_escaping
 
@@ -71,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_endpoints.blueprint)
     read = ledger.read  # the read-model store, migrated
     read.integrity.check()  # the log against its signed tree heads, before anything signs
+    app.before_request(refuse_nul_in_the_url)
     app.before_request(refuse_writes_on_a_broken_log)
     run = app.config.get("RUN_PROCESSES")
     if run is None:

@@ -22,6 +22,7 @@ from api.auth import require
 from api.context import ledger
 from api.errors import ApiError
 from api.openapi import Binary, Query, operation
+from api.requests import whole_number
 from ca.applications.audit_export import export_page
 from ca.audit.head_files import head_to_json
 from domain.actors import Role
@@ -38,10 +39,11 @@ def _number(name: str, default: int, low: int, high: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = whole_number(text, low, high)
+    if number is None:
         raise ApiError(400, "bad_parameter", f"{name} must be a whole number from {low} to "
                                              f"{high}")
-    return int(text)
+    return number
 
 
 @blueprint.get("/events")

@@ -22,7 +22,7 @@ from api.idempotency import idempotent
 from api.openapi import operation
 from api.requests import body, optional_text
 from domain.actors import Role
-from domain.bindings import binding_refusal
+from domain.bindings import Refusal, binding_refusal
 
 __all__ = ["blueprint", "certificate_der"]
 
@@ -75,5 +75,8 @@ def verify() -> Any:
     found = lookups.by_der_sha256(hashlib.sha256(der).hexdigest())
     now = int(ledger().clock().timestamp())
     refusal = binding_refusal(found, accounts[0], now)
+    # the id only of the account's own certificate: another account's may be another
+    # portal's, whose ids this caller never learns
+    owned = found is not None and refusal not in (Refusal.NOT_OURS, Refusal.ANOTHER_ACCOUNT)
     return {"allowed": refusal is None, "reason": refusal.value if refusal else None,
-            "certificate_id": found.certificate_id if found is not None else None}
+            "certificate_id": found.certificate_id if owned and found else None}

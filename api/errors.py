@@ -62,6 +62,18 @@ def refuse_writes_on_a_broken_log():  # type: ignore[no-untyped-def]
     return error_response(503, "log_integrity_failed", integrity.reason)
 
 
+def refuse_nul_in_the_url():  # type: ignore[no-untyped-def]
+    """Before each request: a NUL (``%00``) in the path or in a query value names nothing
+    (404) and is no query (400). PostgreSQL refuses NUL in text, so it must not reach a
+    lookup (it was a 500 there, and on SQLite quietly matched nothing)."""
+    if "\x00" in request.path:
+        return error_response(404, "not_found", "no such resource")
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            return error_response(400, "bad_query", "a query value may not hold NUL (%00)")
+    return None
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]

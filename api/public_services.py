@@ -21,7 +21,7 @@ from api.context import ledger
 from api.errors import ApiError, error_response
 from api.openapi import Binary, Query, operation
 from api.rate_limit import RateLimiter
-from api.requests import body
+from api.requests import MAX_POSITION, body, whole_number
 from domain.errors import InvalidRequest
 from domain.expiry import status_text
 from projections.public_lookups import QUERY_FIELDS, Announcement
@@ -44,23 +44,23 @@ def _time(seconds: int | None) -> str | None:
 def _page(ca: str) -> tuple[list[Announcement], str | None]:
     if not _NAME.match(ca) or ca not in ledger().read.authorities.names():
         raise ApiError(404, "ca_not_found", f"no CA named {ca[:80]!r}")
-    limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+    limit = whole_number(request.args.get("limit", "100"), 1, 1000)
+    if limit is None:
         raise ApiError(400, "bad_query", "limit is a whole number from 1 to 1000")
     before = None
     cursor = request.args.get("cursor")
     if cursor:
         try:
             text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-            if not text.startswith("r:") or not text[2:].isdigit():
+            before = whole_number(text[2:], 0, MAX_POSITION)
+            if not text.startswith("r:") or before is None:
                 raise ValueError(text)
-            before = int(text[2:])
         except ValueError:
             raise ApiError(400, "bad_cursor", "cursor is a next_cursor this list gave") \
                 from None
-    rows = ledger().read.lookups.announcements(ca, before=before, limit=int(limit))
+    rows = ledger().read.lookups.announcements(ca, before=before, limit=limit)
     next_cursor = None
-    if len(rows) == int(limit):
+    if len(rows) == limit:
         next_cursor = base64.urlsafe_b64encode(f"r:{rows[-1].position}".encode()) \
             .decode().rstrip("=")
     return rows, next_cursor
@@ -127,8 +127,10 @@ def query() -> Any:
     if len(given) < 2:
         raise ApiError(400, "two_fields_needed", "give at least two of: "
                        + ", ".join(QUERY_FIELDS))
-    if not all(isinstance(v, str) and len(v) <= 200 for v in given.values()):
-        raise ApiError(400, "bad_field", "every field is text of at most 200 characters")
+    if not all(isinstance(v, str) and len(v) <= 200 and "\x00" not in v
+               for v in given.values()):
+        raise ApiError(400, "bad_field", "every field is text of at most 200 characters "
+                                         "(no NUL)")
     fields = dict(given)
     if "username" in fields:
         fields["username"] = fields["username"].upper()

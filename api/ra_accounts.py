@@ -19,7 +19,7 @@ from api.context import ledger
 from api.errors import ApiError
 from api.idempotency import idempotent, request_id
 from api.openapi import Query, operation
-from api.requests import body, optional_text, path_id
+from api.requests import MAX_POSITION, body, optional_text, path_id, whole_number
 from api.views import account_summary, account_view
 from domain.actors import Role
 
@@ -130,9 +130,10 @@ def _arg(name: str) -> str | None:
 def _limit(value: str | None) -> int:
     if value is None:
         return 50
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+    number = whole_number(value, 1, MAX_PAGE)
+    if number is None:
         raise ApiError(400, "bad_query", f"limit is a whole number from 1 to {MAX_PAGE}")
-    return int(value)
+    return number
 
 
 def _encode_cursor(position: int) -> str:
@@ -145,8 +146,9 @@ def _cursor(value: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         kind, position = text.split(":")
-        if kind != "a" or not position.isdigit():
+        number = whole_number(position, 0, MAX_POSITION)
+        if kind != "a" or number is None:
             raise ValueError(text)
-        return int(position)
+        return number
     except ValueError:
         raise ApiError(400, "bad_cursor", "cursor is a next_cursor this list gave") from None

@@ -15,7 +15,7 @@ from api.context import ledger
 from api.errors import ApiError
 from api.idempotency import idempotent
 from api.openapi import Query, operation
-from api.requests import body, path_id
+from api.requests import MAX_POSITION, body, path_id, whole_number
 from domain.actors import Role
 from projections.mailbox import MessageRow
 
@@ -45,8 +45,8 @@ def message_view(row: MessageRow) -> dict[str, Any]:
 def list_messages(account_id: str) -> Any:
     account = ledger().accounts.get_for(current_actor(), _account(account_id))
     args = request.args
-    limit = args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+    limit = whole_number(args.get("limit", "50"), 1, MAX_PAGE)
+    if limit is None:
         raise ApiError(400, "bad_query", f"limit is a whole number from 1 to {MAX_PAGE}")
     kind = args.get("kind")
     if kind is not None and kind not in ("system", "review", "expiry"):
@@ -55,10 +55,10 @@ def list_messages(account_id: str) -> Any:
     if unread not in ("true", "false"):
         raise ApiError(400, "bad_query", "unread is true or false")
     mailbox = ledger().read.mailbox
-    rows = mailbox.page(str(account.id), before=_cursor(args.get("cursor")), limit=int(limit),
+    rows = mailbox.page(str(account.id), before=_cursor(args.get("cursor")), limit=limit,
                         unread_only=unread == "true", kind=kind)
     next_cursor = None
-    if len(rows) == int(limit):
+    if len(rows) == limit:
         next_cursor = base64.urlsafe_b64encode(f"m:{rows[-1].position}".encode()) \
             .decode().rstrip("=")
     return {"items": [message_view(row) for row in rows],
@@ -107,8 +107,9 @@ def _cursor(value: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         kind, position = text.split(":")
-        if kind != "m" or not position.isdigit():
+        number = whole_number(position, 0, MAX_POSITION)
+        if kind != "m" or number is None:
             raise ValueError(text)
-        return int(position)
+        return number
     except ValueError:
         raise ApiError(400, "bad_cursor", "cursor is a next_cursor this list gave") from None

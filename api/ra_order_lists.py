@@ -18,7 +18,7 @@ from api.context import ledger
 from api.errors import ApiError
 from api.openapi import Query, operation
 from api.order_views import order_summary
-from api.requests import path_id
+from api.requests import MAX_POSITION, path_id, whole_number
 from domain.actors import Role
 from projections.order_queries import OrderFilter, OrderRow
 
@@ -137,9 +137,10 @@ def _limit() -> int:
     value = request.args.get("limit")
     if value is None:
         return 50
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+    number = whole_number(value, 1, MAX_PAGE)
+    if number is None:
         raise ApiError(400, "bad_query", f"limit is a whole number from 1 to {MAX_PAGE}")
-    return int(value)
+    return number
 
 
 def _encode(position: int) -> str:
@@ -153,9 +154,10 @@ def _cursor() -> int | None:
     try:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         kind, position = text.split(":")
-        if kind != "o" or not position.isdigit():
+        number = whole_number(position, 0, MAX_POSITION)
+        if kind != "o" or number is None:
             raise ValueError(text)
-        return int(position)
+        return number
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "bad_cursor", "cursor is a next_cursor this list gave") from None
 

@@ -5,6 +5,7 @@ Each parser raises ApiError (a 4xx) for input it cannot take, before anything ru
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -13,8 +14,8 @@ from api.errors import ApiError
 from api.json_body import json_body
 from domain.reasons import RevocationReason
 
-__all__ = ["body", "path_id", "text", "optional_text", "csr_text", "issuer_name",
-           "optional_time", "revocation_reason"]
+__all__ = ["body", "whole_number", "MAX_POSITION", "path_id", "text", "optional_text",
+           "csr_text", "issuer_name", "optional_time", "revocation_reason"]
 
 
 def body(*required: str) -> dict[str, Any]:
@@ -28,6 +29,20 @@ def body(*required: str) -> dict[str, Any]:
     return data
 
 
+MAX_POSITION = 2**63 - 1  # a log or read-model position: a 64-bit column
+
+
+def whole_number(value: str, low: int, high: int) -> int | None:
+    """``value`` (a query parameter, a cursor's position) as a whole number from ``low`` to
+    ``high`` in ASCII digits; None for anything else. ``str.isdigit`` alone lets through
+    "²" (which ``int`` refuses) and thousands of digits (which ``int`` refuses too, and
+    which no 64-bit column holds)."""
+    if not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > len(str(high)):
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
 def path_id(value: str, code: str, what: str) -> UUID:
     """An id in a path; one that is no UUID is "not found" (``what``: "no account")."""
     try:
@@ -37,10 +52,14 @@ def path_id(value: str, code: str, what: str) -> UUID:
 
 
 def text(data: dict[str, Any], key: str, limit: int = 1000) -> str:
-    """Optional text (``""`` when absent), at most ``limit`` characters."""
+    """Optional text (``""`` when absent), at most ``limit`` characters, without control
+    characters other than tab and line breaks (a NUL or a terminal escape in a comment
+    would be recorded for good and shown in every timeline)."""
     value = data.get(key, "")
     if not isinstance(value, str) or len(value) > limit:
         raise ApiError(400, "bad_field", f"{key} must be text of at most {limit} characters")
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
+        raise ApiError(400, "bad_field", f"{key} may not hold control characters")
     return value
 
 

@@ -35,8 +35,8 @@ __all__ = ["Account", "AccountKind", "VerificationTarget", "Verification", "chec
            "check_evidence_digest", "CONTACT_FIELDS"]
 
 CONTACT_FIELDS = ("contact_name", "phone", "email", "address")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 class AccountKind(enum.StrEnum):

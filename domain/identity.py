@@ -28,11 +28,11 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_ID_NUMBER = re.compile(r"^[1-9]\d{16}[0-9X]$")
-_CREDIT_CODE = re.compile(f"^[{_CREDIT_ALPHABET}]{{18}}$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_FIXED_LINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-_USERNAME = re.compile(r"^[A-Z0-9][A-Z0-9_.@-]{2,63}$")
+_ID_NUMBER = re.compile(r"^[1-9][0-9]{16}[0-9X]\Z")
+_CREDIT_CODE = re.compile(rf"^[{_CREDIT_ALPHABET}]{{18}}\Z")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}\Z")
+_FIXED_LINE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}\Z")
+_USERNAME = re.compile(r"^[A-Z0-9][A-Z0-9_.@-]{2,63}\Z")
 
 
 def id_number_check_character(first17: str) -> str:

@@ -23,7 +23,7 @@ from domain.topics import stable_topics
 
 __all__ = ["MessageRead", "Webhook", "SystemNotice", "message_id", "check_webhook_url"]
 
-_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[\x21-\x7e]*)?$")
+_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[\x21-\x7e]*)?\Z")
 
 
 def message_id(event_originator: UUID, version: int, kind: str = "") -> UUID:

@@ -12,7 +12,7 @@ of the certificate (approved, issued) the command reads and hands to the method 
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -34,9 +34,12 @@ from domain.orders_data import (
 )
 from domain.topics import stable_topics
 
-__all__ = ["Order", "OrderStatus", "SMS_ATTEMPTS"]
+__all__ = ["Order", "OrderStatus", "SMS_ATTEMPTS", "SMS_RESEND_AFTER"]
 
 SMS_ATTEMPTS = 5
+# a new code for the same order at most once a minute: each is an SMS to a number the
+# caller gives, and each brings SMS_ATTEMPTS fresh tries
+SMS_RESEND_AFTER = timedelta(seconds=60)
 
 
 @stable_topics("certledger:Order")
@@ -132,7 +135,7 @@ class Order(Aggregate, OrderRules, created_event_name="Placed"):
 
         def apply(self, aggregate: Order) -> None:
             aggregate.sms = {"code_hmac": self.code_hmac, "expires_at": self.expires_at,
-                             "failures": 0}
+                             "failures": 0, "sent_at": self.timestamp}
 
     class SmsCodeFailed(ActorEvent):  # a wrong code (SMS_ATTEMPTS of them void it)
         TOPIC = "certledger:Order.SmsCodeFailed:v1"
@@ -265,6 +268,9 @@ class Order(Aggregate, OrderRules, created_event_name="Placed"):
                   hmac_key: str, expires_at: datetime, **legal_person: str | None) -> None:
         """``legal_person``: legal_person, id_number_hmac, id_hmac_key (if given)."""
         self.check_not_authorised()
+        if self.sms is not None and at < self.sms["sent_at"] + SMS_RESEND_AFTER:
+            raise IllegalTransition("a code was sent less than a minute ago: use it, or ask "
+                                    "again in a minute", code="code_sent_recently")
         self.trigger_event(self.SmsCodeSent, timestamp=at, **who(actor),
                            phone_tail=phone_tail, code_hmac=code_hmac, hmac_key=hmac_key,
                            expires_at=expires_at, **legal_person)

@@ -22,9 +22,9 @@ DOCUMENT_KINDS = ("business-licence", "seal", "application-form", "authorisation
                   "identity-card", "commitment-video", "other")
 INVOICE_FIELDS = ("title", "tax_number", "email", "address", "bank_account")
 SHIPPING_FIELDS = ("recipient", "phone", "address", "postcode")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]{1,100}$")
-_TAX_NUMBER = re.compile(r"^[0-9A-Z]{15,20}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+_MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]{1,100}\Z")
+_TAX_NUMBER = re.compile(r"^[0-9A-Z]{15,20}\Z")
 
 
 class OrderStatus(enum.StrEnum):
@@ -52,7 +52,7 @@ class OrderRules:
                                     code="already_authorised")
 
 
-_REFERENCE = re.compile(r"^[\w.:/-]{1,100}$")
+_REFERENCE = re.compile(r"^[\w.:/-]{1,100}\Z")
 
 
 def check_payment(method: object, amount: object, reference: object) -> tuple[str, int]:
@@ -66,9 +66,9 @@ def check_payment(method: object, amount: object, reference: object) -> tuple[st
 
 
 def check_text(value: object, what: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidRequest(f"{what} is text of 1 to {limit} characters", code="bad_field")
-    return value.strip()
+    """Text of 1 to ``limit`` characters without control characters (a NUL, a line break
+    or an escape in a payment method or a tracking number is no text)."""
+    return check_display_name(value, what, limit)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from domain.topics import stable_topics
 
 __all__ = ["Portal", "DEFAULT_PORTAL", "check_portal_code", "check_display_name"]
 
-_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 MAX_NAME_LENGTH = 200
 
 
@@ -38,14 +38,21 @@ def check_portal_code(code: object) -> str:
     return code
 
 
+# marks, embeddings, overrides and isolates: "Alice\u202egpj.exe" reads "Aliceexe.jpg"
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                           "\u2066\u2067\u2068\u2069")
+
+
 def check_display_name(name: object, what: str = "name",
                        limit: int = MAX_NAME_LENGTH) -> str:
     """Text people read: 1 to ``limit`` characters, not blank, no control characters."""
     if not isinstance(name, str) or not name.strip() or len(name) > limit:
         raise InvalidRequest(f"{what} is text of 1 to {limit} characters, not blank",
                              code="bad_field")
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
-        raise InvalidRequest(f"{what} may not hold control characters", code="bad_field")
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in _BIDI_CONTROLS
+           for c in name):
+        raise InvalidRequest(f"{what} may not hold control characters (bidi controls and "
+                             "line separators included)", code="bad_field")
     return name.strip()
 
 

@@ -35,7 +35,7 @@ MAX_TRIES = 5
 CODE_LENGTH = 12
 # no 0/O, 1/I/L: read over the telephone and typed by hand
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-_KEY_SERIAL = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_KEY_SERIAL = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
 
 
 class LockState(enum.StrEnum):

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID, uuid4
 
-from ca.applications.conflicts import retry_on_conflict
+from eventsourcing.persistence import IntegrityError
+
 from ca.applications.event_log import EventLog
 from ca.applications.ports import Clock, Hmac, PortalDirectory
 from domain.actors import Actor
+from domain.errors import Conflict
 from domain.notices import Webhook, check_webhook_url
 
 __all__ = ["Webhooks", "Registration", "SIGNATURE_HEADER", "sign", "Outbox", "OutboxItem"]
@@ -71,7 +73,18 @@ class Webhooks:
                 self._log.save(existing)
             return Registration(code, checked, self.secret(registration_id))
 
-        return retry_on_conflict(attempt, what="the webhook")
+        # not retried: of two registrations at once, the loser would replace the winner's
+        # and both callers would hold a secret, one of them already void. One wins; the
+        # other is a 409 (unless its twin, with the same Idempotency-Key, saved it).
+        try:
+            return attempt()
+        except IntegrityError:
+            won = self._log.load(Webhook.create_id(code), Webhook)
+            if won is not None and won.registration_id == registration_id:
+                return Registration(code, checked, self.secret(registration_id))
+            raise Conflict("another registration of this portal's webhook was saved at the "
+                           "same moment; register again to replace it",
+                           code="webhook_registration_raced") from None
 
 
 @dataclass(frozen=True, slots=True)
