@@ -69,25 +69,36 @@ class Unlocks:
     def approve(self, actor: Actor, certificate_id: UUID,
                 new_id: UUID | None = None) -> Approval:
         """Approve the requested unlock: a new code, valid for 24 hours. With ``new_id``
-        (a retried request's id) the code is derived from it, and a retry of the approval
-        that made the outstanding code answers with that code again."""
-        code = new_code() if new_id is None else \
-            code_from(self._codes.digest(b"unlock-derive:" + new_id.bytes))
-        approval_id = None if new_id is None else str(new_id)
-        digest = self.digest(code)
+        (a retried request's id) the code is derived from it and from the certificate's
+        version the approval follows, so a retry of the approval that made the
+        outstanding code answers with that code again, while the same id used for a
+        later approval makes another code."""
+        made: dict[str, str] = {}
 
         def approve(certificate: Certificate, at: datetime) -> None:
             state = certificate.unlock_state
-            if approval_id is not None and state.state is LockState.APPROVED \
-                    and state.approval_id == approval_id:
+            if new_id is not None and state.state is LockState.APPROVED \
+                    and state.approval_id is not None \
+                    and state.approval_id.split("@")[0] == str(new_id):
+                made.setdefault("code", self._derived(state.approval_id))
                 return  # approved by this very request already: the same code
-            certificate.approve_unlock(actor, at, code_hmac=digest, hmac_key=self._codes.key_ref,
-                                       expires_at=at + CODE_VALIDITY, approval_id=approval_id)
+            if "code" not in made:  # the first of a pair's halves decides
+                approval_id = None if new_id is None else f"{new_id}@{certificate.version}"
+                made["approval_id"] = approval_id or ""
+                made["code"] = new_code() if approval_id is None else \
+                    self._derived(approval_id)
+            certificate.approve_unlock(actor, at, code_hmac=self.digest(made["code"]),
+                                       hmac_key=self._codes.key_ref,
+                                       expires_at=at + CODE_VALIDITY,
+                                       approval_id=made.get("approval_id") or None)
 
-        certificate = self._update(actor, certificate_id, approve)
+        certificate = self._update(actor, certificate_id, approve, before=made.clear)
         expires_at = certificate.unlock_state.expires_at
         assert expires_at is not None
-        return Approval(certificate, code, expires_at)
+        return Approval(certificate, made["code"], expires_at)
+
+    def _derived(self, approval_id: str) -> str:
+        return code_from(self._codes.digest(b"unlock-derive:" + approval_id.encode()))
 
     def reject(self, actor: Actor, certificate_id: UUID, reason: str) -> Certificate:
         Certificate.check_rejection_reason(reason)
@@ -116,11 +127,15 @@ class Unlocks:
         return self._codes.digest(b"unlock-code:" + code.encode()).hex()
 
     def _update(self, actor: Actor, certificate_id: UUID,
-                command: Callable[[Certificate, datetime], None]) -> Certificate:
+                command: Callable[[Certificate, datetime], None],
+                before: Callable[[], None] | None = None) -> Certificate:
         """Load the certificate (and its pair's other half: one key holds both), run the
-        command on each at one moment, save them together."""
+        command on each at one moment, save them together (``before``: called at the
+        start of every attempt)."""
 
         def attempt() -> Certificate:
+            if before is not None:
+                before()
             certificate = self._certificates.get_for(actor, certificate_id)
             both = [certificate]
             partner_id = certificate.pair_partner_id

@@ -112,6 +112,26 @@ def test_an_approval_retried_with_its_key_gives_the_same_code(api: Api) -> None:
         .status_code == 200
 
 
+def test_the_same_key_for_a_later_approval_makes_another_code(api: Api) -> None:
+    """A key reused for a new approval (the key locked again, a new request) never brings
+    back the code already redeemed: the code depends on the approval's place too."""
+    cid = issued(api.ledger)
+    headers = {"Idempotency-Key": "approve-unlock-again"}
+    codes = []
+    for _ in range(2):
+        locked_and_requested(api, cid)
+        answer = api.call("POST", C.format(cid) + "/unlock-request/approve", role="officer",
+                          json={}, headers=dict(headers))
+        assert answer.status_code == 200, answer.json
+        codes.append(answer.json["unlock_code"])
+        if len(codes) == 1:
+            assert post(api, cid, "/unlock", body={"code": codes[0]}).status_code == 200
+    assert codes[0] != codes[1]
+    old = post(api, cid, "/unlock", body={"code": codes[0]})
+    assert old.status_code == 409 and old.json["error"]["code"] == "wrong_unlock_code"
+    assert post(api, cid, "/unlock", body={"code": codes[1]}).status_code == 200
+
+
 def test_two_redemptions_racing_unlock_once(api: Api) -> None:
     """Through HTTP, two clients at once: one 200, one 409; one Unlocked event."""
     cid = issued(api.ledger)
