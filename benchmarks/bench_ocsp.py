@@ -33,7 +33,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,7 +51,12 @@ from asn1crypto.pem import armor  # noqa: E402
 
 from api.bootstrap import bootstrap  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from benchmarks.peers import certledger_serve, nginx_fixed_body  # noqa: E402
+from benchmarks.peers import (  # noqa: E402
+    certledger_serve,
+    free_port,
+    nginx_fixed_body,
+    wait_for_port,
+)
 from ca.keys.keystore import KeyStore  # noqa: E402
 from domain.actors import Actor, Role  # noqa: E402
 from domain.reasons import RevocationReason  # noqa: E402
@@ -65,25 +69,6 @@ POSTGRES_URL = os.environ.get("CERTLEDGER_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN, OFFICER, PORTAL = (Actor("bench-admin", Role.ADMIN), Actor("bench-officer", Role.OFFICER),
                           Actor("bench-portal", Role.APPLICANT_PORTAL))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def _wait_for_answers(url: str, request: bytes, process: subprocess.Popen[Any]) -> None:
@@ -153,7 +138,7 @@ class Pki:
         return ocsp_request(encode_cert_id("sha1", *hashes["sha1"], certificate.serial_number))
 
     def serve(self, workers: int) -> tuple[subprocess.Popen[Any], int]:
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "CERTLEDGER_DATA_DIR": str(self.settings.data_dir),
                "CERTLEDGER_KEY_PASSPHRASE": PASSPHRASE}
         if self.settings.database_url:
@@ -162,7 +147,7 @@ class Pki:
             [str(Path(sys.executable).parent / "certledger"), "ocsp", "serve", "--bind",
              f"127.0.0.1:{port}", "--workers", str(workers), "--maintain-seconds", "0"],
             env=env, stdout=subprocess.DEVNULL)
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         return process, port
 
 
@@ -275,7 +260,7 @@ def throughput(pki: Pki, directory: Path, seconds: int, worker_counts: list[int]
             _stop(process)
 
     files = _peer_files(pki, directory)
-    port = _free_port()
+    port = free_port()
     openssl = subprocess.Popen(
         ["openssl", "ocsp", "-index", str(files["index"]), "-port", str(port), "-rsigner",
          str(files["responder"]), "-rkey", str(files["key"]), "-CA", str(files["issuing"]),
@@ -285,12 +270,12 @@ def throughput(pki: Pki, directory: Path, seconds: int, worker_counts: list[int]
         measure("openssl ocsp -index (signs each)", f"http://127.0.0.1:{port}/", request_path)
     finally:
         _stop(openssl)
-    port = _free_port()
+    port = free_port()
     cfssl = subprocess.Popen(["cfssl", "ocspserve", "-port", str(port), "-responses",
                               str(files["responses"]), "-loglevel", "5"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port, cfssl)
+        wait_for_port(port, cfssl)
         measure("cfssl ocspserve (pre-signed)", f"http://127.0.0.1:{port}/", request_path)
         # cfssl ocspserve decodes a GET path with its leading '/' (and '+' as ' '): HTTP 400
         measure("cfssl ocspserve (pre-signed), GET", f"http://127.0.0.1:{port}/{get_path}",
